@@ -1,0 +1,177 @@
+"""sessiontrail's recorder: record sessions, spans and events into a folder of files.
+
+``import recorder as agentops`` makes AgentOps' session snippets work unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import _lifecycle, _state
+from ._context import bind_context
+from ._session import (
+    ActionEvent,
+    EndState,
+    ErrorEvent,
+    Event,
+    LLMEvent,
+    Session,
+    ToolEvent,
+    _unique_tags,
+)
+from ._state import Config, default_directory
+from ._writer import FSYNC_POLICIES, WriterConfig
+from .decorators import resolve_session
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "init",
+    "start_session",
+    "end_session",
+    "current_session",
+    "record",
+    "flush",
+    "shutdown",
+    "bind_context",
+    "default_directory",
+    "Session",
+    "EndState",
+    "Event",
+    "ActionEvent",
+    "ToolEvent",
+    "LLMEvent",
+    "ErrorEvent",
+    "__version__",
+]
+
+log = logging.getLogger("sessiontrail")
+
+
+def init(
+    api_key: str | None = None,
+    *,
+    directory: str | Path | None = None,
+    tags: Iterable[str] | None = None,
+    default_tags: Iterable[str] | None = None,
+    auto_start_session: bool = True,
+    session_name: str | None = None,
+    env_data_opt_out: bool = False,
+    flush_interval: float | None = None,
+    heartbeat_interval: float | None = None,
+    fsync: str | None = None,
+    rotate_bytes: int | None = None,
+    rotate_seconds: float | None = None,
+    max_queue_size: int | None = None,
+    **agentops_options: Any,
+) -> Session | None:
+    """Configure recording and, unless ``auto_start_session=False``, start a session.
+
+    ``api_key`` and AgentOps' server options are accepted and ignored: there is no server.
+    Tags given here apply to every session this process starts. A second call changes
+    nothing and returns the session the first one started, if it is still open.
+    """
+    if agentops_options:
+        log.debug("sessiontrail: ignoring options with no meaning locally: %s", sorted(agentops_options))
+    with _state._lock:
+        if _state.config is None:
+            writer = WriterConfig()
+            overrides = {
+                "flush_interval": flush_interval,
+                "heartbeat_interval": heartbeat_interval,
+                "rotate_bytes": rotate_bytes,
+                "rotate_seconds": rotate_seconds,
+                "max_queue_records": max_queue_size,
+            }
+            if fsync is not None:
+                if fsync not in FSYNC_POLICIES:
+                    raise ValueError(f"fsync must be one of {FSYNC_POLICIES}, not {fsync!r}")
+                overrides["fsync"] = fsync
+            writer = WriterConfig(**{**writer.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
+            _state.configure(
+                Config(
+                    directory=Path(directory).expanduser() if directory is not None else default_directory(),
+                    tags=tuple(_unique_tags(list(tags or ()) + list(default_tags or ()))),
+                    capture_env=not env_data_opt_out,
+                    writer=writer,
+                )
+            )
+        elif directory is not None and Path(directory).expanduser() != _state.config.directory:
+            log.warning("sessiontrail: init() was already called; still recording into %s", _state.config.directory)
+        _lifecycle.install()
+        if not auto_start_session:
+            return None
+        if _state.auto_session is not None and _state.auto_session.is_running:
+            return _state.auto_session
+        _state.auto_session = start_session(name=session_name)
+        return _state.auto_session
+
+
+def start_session(
+    tags: Iterable[str] | str | None = None,
+    *,
+    name: str | None = None,
+    _make_current: bool = True,
+) -> Session:
+    """Start a new root session (never nested in another) and make it current in this context.
+
+    Usable as a context manager: ``with start_session(tags=[...]) as s:`` ends it Success,
+    or Fail if an exception escapes.
+    """
+    config = _state.ensure_configured()
+    _lifecycle.install()
+    extra = [tags] if isinstance(tags, str) else list(tags or ())
+    session = Session(name=name, tags=list(config.tags) + extra)
+    _state.session_started(session)
+    if _make_current:
+        from ._context import current_session_var, current_span_var
+
+        session._previous = current_session_var.get()
+        current_session_var.set(session)
+        current_span_var.set(None)
+    return session
+
+
+def end_session(
+    end_state: EndState | str = EndState.SUCCESS,
+    end_state_reason: str | None = None,
+    *,
+    session: Session | None = None,
+    **_ignored: Any,
+) -> None:
+    """End the given session, else the current one. Unknown end states become Indeterminate."""
+    target = session or current_session()
+    if target is None:
+        log.warning("sessiontrail: end_session() called with no current session")
+        return
+    target.end(end_state, end_state_reason)
+
+
+def current_session() -> Session | None:
+    """This context's session, else the only open session, else None."""
+    return resolve_session()
+
+
+def record(event: Event) -> None:
+    """Record an event in the current session, under the current span. Never raises."""
+    session = resolve_session()
+    if session is None:
+        _state.count_unattributed()
+        return
+    session.record(event)
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Write everything recorded so far; True if done within timeout."""
+    writer = _state.writer
+    if writer is None:
+        return True
+    return writer.flush(timeout)
+
+
+def shutdown(timeout: float = 5.0) -> None:
+    """Flush and close the current file (recording later reopens a new one)."""
+    _state.shutdown(timeout)
+

@@ -1,0 +1,200 @@
+"""Bytes <-> frames for sessiontrail files: header, framing, checksum, record encoding.
+
+Pure functions only; every constant here has the same name in ``format_spec.md``.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+MAGIC = b"\x89STRAIL\n"
+FORMAT_MAJOR = 1
+FORMAT_MINOR = 0
+FILE_HEADER = struct.Struct("<8sHH")
+FILE_HEADER_SIZE = FILE_HEADER.size  # 12
+
+FRAME_SYNC = b"\xf5\x7e\x5a\x17"
+FRAME_HEADER = struct.Struct("<4sII")  # sync, payload length, CRC-32 of payload
+FRAME_HEADER_SIZE = FRAME_HEADER.size  # 12
+MAX_FRAME_PAYLOAD = 1 << 20  # readers reject a length above this as damage
+FRAME_TARGET = 32 * 1024  # writers close a frame once its payload reaches this
+MAX_RECORD_SIZE = 64 * 1024  # writers shrink a record larger than this
+
+FILE_SUFFIX = ".trail"
+
+# Record types (the "type" field of every record).
+REC_FILE = "file"
+REC_SESSION_START = "session_start"
+REC_SESSION_END = "session_end"
+REC_SESSION_TAGS = "session_tags"
+REC_SPAN_START = "span_start"
+REC_SPAN_END = "span_end"
+REC_EVENT = "event"
+REC_HEARTBEAT = "heartbeat"
+REC_DROPPED = "dropped"
+
+
+class FormatError(ValueError):
+    """The bytes are not a sessiontrail file this reader can read."""
+
+
+def encode_file_header(major: int = FORMAT_MAJOR, minor: int = FORMAT_MINOR) -> bytes:
+    return FILE_HEADER.pack(MAGIC, major, minor)
+
+
+def decode_file_header(data: bytes) -> tuple[int, int]:
+    """Return (major, minor) of a file header, or raise FormatError saying what is wrong."""
+    if len(data) < FILE_HEADER_SIZE:
+        raise FormatError(f"file is {len(data)} bytes, shorter than the {FILE_HEADER_SIZE}-byte header")
+    magic, major, minor = FILE_HEADER.unpack_from(data, 0)
+    if magic != MAGIC:
+        raise FormatError(f"not a sessiontrail file (starts with {bytes(data[:8])!r})")
+    if major != FORMAT_MAJOR:
+        raise FormatError(
+            f"format version {major}.{minor} is not readable by this version "
+            f"(reads {FORMAT_MAJOR}.x); upgrade sessiontrail"
+        )
+    return major, minor
+
+
+def encode_frame(payload: bytes) -> bytes:
+    return FRAME_HEADER.pack(FRAME_SYNC, len(payload), zlib.crc32(payload)) + payload
+
+
+@dataclass(frozen=True, slots=True)
+class Damage:
+    """A span of bytes that held no valid frame."""
+
+    offset: int
+    length: int
+    reason: str
+
+
+@dataclass(slots=True)
+class FrameScan:
+    """What one pass over a buffer found: complete frames, damaged spans and where it stopped.
+
+    ``end`` is the offset (within the buffer) up to which everything was accounted for; bytes
+    from ``end`` on may be a frame still being written, a torn tail, or garbage with no valid
+    frame after it. Callers decide which, knowing whether the file is still growing.
+    """
+
+    frames: list[tuple[int, memoryview]]
+    damage: list[Damage]
+    end: int
+
+
+def _valid_frame_at(buf: memoryview, pos: int) -> int:
+    """Return the end offset of a complete, checksummed frame starting at pos, or -1."""
+    if len(buf) - pos < FRAME_HEADER_SIZE:
+        return -1
+    sync, length, crc = FRAME_HEADER.unpack_from(buf, pos)
+    if sync != FRAME_SYNC or length == 0 or length > MAX_FRAME_PAYLOAD:
+        return -1
+    end = pos + FRAME_HEADER_SIZE + length
+    if end > len(buf) or zlib.crc32(buf[pos + FRAME_HEADER_SIZE : end]) != crc:
+        return -1
+    return end
+
+
+def _next_valid_frame(buf: memoryview, raw: bytes, start: int) -> int:
+    """Offset of the next complete valid frame at or after start, or -1."""
+    pos = start
+    while True:
+        pos = raw.find(FRAME_SYNC, pos)
+        if pos < 0:
+            return -1
+        if _valid_frame_at(buf, pos) >= 0:
+            return pos
+        pos += 1
+
+
+def scan_frames(data: bytes, start: int = 0) -> FrameScan:
+    """Split data[start:] into frames, skipping damaged bytes up to the next valid frame.
+
+    Never raises on any input. A frame whose bytes run past the end of data is left
+    unconsumed unless a valid frame follows it, which proves it damaged.
+    """
+    buf = memoryview(data)
+    frames: list[tuple[int, memoryview]] = []
+    damage: list[Damage] = []
+    pos = start
+    n = len(buf)
+    while pos < n:
+        end = _valid_frame_at(buf, pos)
+        if end >= 0:
+            frames.append((pos, buf[pos + FRAME_HEADER_SIZE : end]))
+            pos = end
+            continue
+        # Not a valid frame here. If a valid one follows, everything up to it is damage.
+        nxt = _next_valid_frame(buf, data, pos + 1)
+        if nxt < 0:
+            if n - pos >= FRAME_HEADER_SIZE:
+                sync, length, _ = FRAME_HEADER.unpack_from(buf, pos)
+                if sync == FRAME_SYNC and 0 < length <= MAX_FRAME_PAYLOAD:
+                    if pos + FRAME_HEADER_SIZE + length <= n:
+                        # Complete but failing its checksum: damaged, and nothing valid follows.
+                        damage.append(Damage(pos, FRAME_HEADER_SIZE + length, "frame checksum mismatch"))
+                        pos += FRAME_HEADER_SIZE + length
+                        continue
+            break
+        damage.append(Damage(pos, nxt - pos, describe_bad_bytes(buf[pos:nxt])))
+        pos = nxt
+    return FrameScan(frames, damage, pos)
+
+
+def describe_bad_bytes(chunk: memoryview | bytes) -> str:
+    """A short human reason for bytes that are not a valid frame."""
+    chunk = bytes(chunk)
+    if not chunk.strip(b"\x00"):
+        return "zero-filled bytes"
+    if len(chunk) >= FRAME_HEADER_SIZE and chunk[:4] == FRAME_SYNC:
+        _, length, _ = FRAME_HEADER.unpack_from(chunk, 0)
+        if length == 0 or length > MAX_FRAME_PAYLOAD:
+            return f"frame length field {length} is out of range"
+        if FRAME_HEADER_SIZE + length > len(chunk):
+            return f"frame cut short ({len(chunk) - FRAME_HEADER_SIZE} of {length} payload bytes)"
+        return "frame checksum mismatch"
+    return "bytes that are not a frame"
+
+
+def describe_tail(chunk: memoryview | bytes) -> str:
+    """Why unconsumed bytes at the end of a file that stopped growing are a torn tail."""
+    reason = describe_bad_bytes(chunk)
+    if reason == "bytes that are not a frame" and len(chunk) < FRAME_HEADER_SIZE and bytes(chunk) == FRAME_SYNC[: len(chunk)]:
+        return "frame header cut short"
+    return reason
+
+
+def encode_payload(packed_records: list[bytes]) -> bytes:
+    """A frame payload: one msgpack array whose elements are the already-packed records."""
+    n = len(packed_records)
+    if n < 16:
+        head = bytes((0x90 | n,))
+    elif n < 0x10000:
+        head = b"\xdc" + n.to_bytes(2, "big")
+    else:
+        head = b"\xdd" + n.to_bytes(4, "big")
+    return head + b"".join(packed_records)
+
+
+def decode_payload(payload: memoryview | bytes) -> list[Any]:
+    """Return the records of one frame payload; raise ValueError if it is not a msgpack array.
+
+    Lengths are bounded by the payload size, extension types are refused and invalid UTF-8
+    is replaced, so a hostile payload costs no more than its own size to reject.
+    """
+    try:
+        records = msgpack.unpackb(
+            payload, raw=False, strict_map_key=False, max_ext_len=0, unicode_errors="replace"
+        )
+    except Exception as exc:  # msgpack raises several unrelated types on bad input
+        raise ValueError(f"undecodable payload: {type(exc).__name__}: {exc}") from None
+    if not isinstance(records, list):
+        raise ValueError(f"payload is a {type(records).__name__}, not an array of records")
+    return records

@@ -1,0 +1,210 @@
+"""The one module that owns process-global state: configuration, the writer, open sessions.
+
+``reset()`` puts everything back to the import-time state (for tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from ._encode import pack_record
+from ._writer import Writer, WriterConfig
+
+if TYPE_CHECKING:
+    from ._session import Session
+
+log = logging.getLogger("sessiontrail")
+
+ENV_DIR = "SESSIONTRAIL_DIR"
+HOSTNAME = socket.gethostname()
+
+
+def default_directory() -> Path:
+    """$SESSIONTRAIL_DIR, else the per-user data folder (the viewer opens the same one)."""
+    env = os.environ.get(ENV_DIR)
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "sessiontrail" / "sessions"
+
+
+@dataclass(frozen=True)
+class Config:
+    directory: Path = field(default_factory=default_directory)
+    tags: tuple[str, ...] = ()
+    capture_env: bool = True
+    writer: WriterConfig = field(default_factory=WriterConfig)
+    redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+
+_lock = threading.RLock()
+_pid = os.getpid()
+config: Config | None = None
+writer: Writer | None = None
+open_sessions: dict[str, "Session"] = {}
+auto_session: "Session | None" = None
+internal_errors = 0
+unattributed = 0
+_warned_unattributed = False
+_host_info: dict[str, Any] | None = None
+
+
+def pid() -> int:
+    return _pid
+
+
+def configure(new: Config) -> None:
+    """Install a configuration and its writer (the first call wins until reset())."""
+    global config, writer
+    with _lock:
+        if config is not None:
+            return
+        config = new
+        writer = Writer(new.directory, new.writer, open_session_records, host_info=host_info)
+
+
+def ensure_configured() -> Config:
+    if config is None:
+        configure(Config())
+    return config  # type: ignore[return-value]
+
+
+def emit(record: dict[str, Any], wake: bool = False) -> None:
+    """Pack record on the caller's thread (a snapshot) and queue it. Never raises."""
+    try:
+        w = writer
+        if w is None:
+            ensure_configured()
+            w = writer
+        redact = config.redact  # type: ignore[union-attr]
+        if redact is not None:
+            record = redact(record)
+        w.submit(pack_record(record), wake)  # type: ignore[union-attr]
+    except Exception:
+        count_internal_error()
+
+
+def count_internal_error() -> None:
+    global internal_errors
+    internal_errors += 1
+    if internal_errors == 1:
+        log.warning("sessiontrail: an internal error occurred while recording; it was counted and ignored")
+
+
+def count_unattributed() -> None:
+    global unattributed, _warned_unattributed
+    unattributed += 1
+    if not _warned_unattributed:
+        _warned_unattributed = True
+        log.warning(
+            "sessiontrail: an event was recorded with no current session (%d open); it was dropped. "
+            "Start a session, or carry the context into threads with recorder.bind_context().",
+            len(open_sessions),
+        )
+
+
+def session_started(session: "Session") -> None:
+    with _lock:
+        open_sessions[session.id] = session
+    emit(session.start_record(), wake=True)
+
+
+def session_ended(session: "Session") -> None:
+    global auto_session
+    with _lock:
+        open_sessions.pop(session.id, None)
+        if auto_session is session:
+            auto_session = None
+
+
+def open_session_records() -> list[dict[str, Any]]:
+    with _lock:
+        sessions = list(open_sessions.values())
+    return [s.start_record() for s in sessions]
+
+
+def single_open_session() -> "Session | None":
+    """The open session when exactly one is open (for threads that have no current session)."""
+    with _lock:
+        if len(open_sessions) == 1:
+            return next(iter(open_sessions.values()))
+    return None
+
+
+def host_info() -> dict[str, Any] | None:
+    """The host environment, computed once per process on the writer thread; None if opted out."""
+    global _host_info
+    if config is not None and not config.capture_env:
+        return None
+    if _host_info is None:
+        info: dict[str, Any] = {
+            "hostname": HOSTNAME,
+            "os": platform.system(),
+            "os_release": platform.release(),
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "python_implementation": platform.python_implementation(),
+            "executable": sys.executable,
+        }
+        try:
+            from importlib.metadata import distributions
+
+            packages = sorted({f"{d.metadata['Name']}=={d.version}" for d in distributions() if d.metadata["Name"]})
+            info["packages"] = packages[:1000]
+        except Exception:
+            pass
+        _host_info = info
+    return _host_info
+
+
+def _after_fork_in_child() -> None:
+    global _pid, _lock
+    _pid = os.getpid()
+    _lock = threading.RLock()
+    if writer is not None:
+        writer.after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def shutdown(timeout: float = 5.0) -> None:
+    if writer is not None:
+        writer.close(timeout)
+
+
+def reset() -> None:
+    """Close the writer and forget every session and setting (for tests)."""
+    global config, writer, auto_session, internal_errors, unattributed, _warned_unattributed
+    from . import _lifecycle
+
+    with _lock:
+        if writer is not None:
+            writer.close()
+        config = None
+        writer = None
+        open_sessions.clear()
+        auto_session = None
+        internal_errors = 0
+        unattributed = 0
+        _warned_unattributed = False
+    _lifecycle.uninstall()
+
+
+def with_writer_config(base: Config, **changes: Any) -> Config:
+    return replace(base, writer=replace(base.writer, **changes))

@@ -1,0 +1,363 @@
+"""The background writer: callers enqueue packed records; one thread frames, writes and rotates.
+
+The caller's cost is a lock, a list append and a size check. Everything that touches the disk
+happens on the writer thread (or in ``flush()``/``close()`` when no thread runs), and every
+OSError becomes a drop count and one logged warning, never an exception in the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ._encode import pack_record
+from ._format import (
+    FILE_SUFFIX,
+    FORMAT_MAJOR,
+    FORMAT_MINOR,
+    FRAME_TARGET,
+    REC_DROPPED,
+    REC_FILE,
+    REC_HEARTBEAT,
+    encode_file_header,
+    encode_frame,
+    encode_payload,
+)
+
+log = logging.getLogger("sessiontrail")
+
+FSYNC_POLICIES = ("never", "session", "always")
+
+
+@dataclass(frozen=True)
+class WriterConfig:
+    flush_interval: float = 0.1  # seconds between writes of what is queued
+    heartbeat_interval: float = 2.0  # seconds between heartbeats while sessions are open
+    max_queue_records: int = 200_000
+    max_queue_bytes: int = 64 << 20
+    rotate_bytes: int = 16 << 20
+    rotate_seconds: float = 3600.0
+    fsync: str = "session"  # never | session (at session end, rotation, close) | always
+
+
+def _safe_host() -> str:
+    host = socket.gethostname() or "host"
+    return "".join(c if c.isalnum() or c in "-." else "-" for c in host)[:40]
+
+
+class Writer:
+    """Appends records to rotating files in one folder; one instance per process (per fork)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        config: WriterConfig,
+        open_session_records: Callable[[], list[dict]] = lambda: [],
+        host_info: Callable[[], dict | None] = lambda: None,
+    ) -> None:
+        self.directory = Path(directory)
+        self.config = config
+        self._open_session_records = open_session_records
+        self._host_info = host_info
+        self._init_process_state()
+
+    def _init_process_state(self) -> None:
+        """State that a forked child must not share with its parent."""
+        # Guards the queue and counters below. Reentrant: a finalizer run by the garbage
+        # collector inside a locked region may record too.
+        self._lock = threading.RLock()
+        self._io_lock = threading.Lock()  # one writer of the file at a time
+        self._queue: list[bytes] = []
+        self._queued_bytes = 0
+        self._flush_requests = 0
+        self._flushed = 0
+        self._fsync_requested = False
+        self._done = threading.Condition(threading.Lock())
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.pid = os.getpid()
+        self.writer_id = secrets.token_hex(4)
+        self._fd: int | None = None
+        self._path: Path | None = None
+        self._seq = 0
+        self._file_bytes = 0
+        self._file_opened = 0.0
+        self._retry_at = 0.0
+        self._last_heartbeat = 0.0
+        self.dropped = 0
+        self._dropped_reported = 0
+        self._warned = False
+        self.files: list[Path] = []
+
+    # ------------------------------------------------------------------ caller side
+    def submit(self, data: bytes, wake: bool = False) -> None:
+        """Queue one packed record. Never blocks on I/O, never raises."""
+        with self._lock:
+            if len(self._queue) >= self.config.max_queue_records or self._queued_bytes >= self.config.max_queue_bytes:
+                self.dropped += 1
+                if not self._warned:
+                    self._warn("recording queue is full (the disk is slower than the events)")
+                return
+            self._queue.append(data)
+            self._queued_bytes += len(data)
+        if self._thread is None:
+            self._start()
+        if wake:
+            self._wake.set()
+
+    def flush(self, timeout: float = 5.0, fsync: bool = False) -> bool:
+        """Write everything queued before this call; True if it was written within timeout."""
+        with self._lock:
+            self._flush_requests += 1
+            ticket = self._flush_requests
+            self._fsync_requested |= fsync
+        thread = self._thread
+        if thread is None or not thread.is_alive() or thread is threading.current_thread():
+            self._write_cycle()
+            return True
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        with self._done:
+            while self._flushed < ticket:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not thread.is_alive():
+                    break
+                self._done.wait(min(remaining, 0.5))
+        if self._flushed >= ticket:
+            return True
+        # The thread died or is stuck: write it ourselves if the file is free.
+        if not self._io_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            return False
+        try:
+            return self._locked_cycle()
+        finally:
+            self._io_lock.release()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Flush, fsync (unless the policy is never), stop the thread and close the file."""
+        self.flush(timeout, fsync=self.config.fsync != "never")
+        self._stopping = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout)
+        if self._io_lock.acquire(timeout=timeout):
+            try:
+                self._close_file()
+            finally:
+                self._io_lock.release()
+
+    def after_fork_in_child(self) -> None:
+        """A forked child gets a fresh queue, lock, thread and file; the parent keeps its own."""
+        fd = self._fd
+        self._init_process_state()
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # ------------------------------------------------------------------ writer thread
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="sessiontrail-writer", daemon=True)
+        try:
+            self._thread.start()
+        except RuntimeError:  # interpreter shutting down: flush() writes inline instead
+            pass
+
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self.config.flush_interval)
+            self._wake.clear()
+            if self._stopping:
+                break
+            self._write_cycle()
+
+    def _write_cycle(self) -> None:
+        with self._io_lock:
+            self._locked_cycle()
+
+    def _locked_cycle(self) -> bool:
+        """Write what is queued (caller holds _io_lock). Returns True when nothing was dropped."""
+        with self._lock:
+            batch, self._queue = self._queue, []
+            self._queued_bytes = 0
+            ticket = self._flush_requests
+            fsync, self._fsync_requested = self._fsync_requested, False
+        try:
+            now = time.time()
+            extra: list[dict] = []
+            if now - self._last_heartbeat >= self.config.heartbeat_interval:
+                sessions = [r["session"] for r in self._open_session_records()]
+                if sessions:
+                    extra.append(self._heartbeat(sessions))
+                self._last_heartbeat = now
+            if self.dropped != self._dropped_reported:
+                extra.append(
+                    {
+                        "type": REC_DROPPED,
+                        "ts": time.time_ns(),
+                        "count": self.dropped,
+                        "sessions": [r["session"] for r in self._open_session_records()],
+                    }
+                )
+            ok = True
+            if batch or extra:
+                ok = self._write_records(batch, [pack_record(r) for r in extra])
+                if ok and extra and extra[-1]["type"] == REC_DROPPED:
+                    self._dropped_reported = extra[-1]["count"]
+            if fsync or self.config.fsync == "always":
+                self._fsync()
+            self._maybe_rotate_by_age(now)
+            return ok
+        except Exception as exc:  # never let the writer thread die
+            self._warn(f"internal error while writing: {exc!r}")
+            return False
+        finally:
+            with self._done:
+                self._flushed = max(self._flushed, ticket)
+                self._done.notify_all()
+
+    def _heartbeat(self, sessions: list[str]) -> dict:
+        return {
+            "type": REC_HEARTBEAT,
+            "ts": time.time_ns(),
+            "sessions": sessions,
+            "interval": self.config.heartbeat_interval,
+        }
+
+    def _write_records(self, batch: list[bytes], extra: list[bytes]) -> bool:
+        records = batch + extra
+        if self._fd is None and not self._open_file():
+            self._count_drop(len(batch), "cannot open a file")
+            return False
+        data = b"".join(encode_frame(encode_payload(chunk)) for chunk in _chunks(records, FRAME_TARGET))
+        try:
+            _write_all(self._fd, data)  # type: ignore[arg-type]
+        except OSError as exc:
+            self._count_drop(len(batch), f"cannot write {self._path}: {exc.strerror or exc}")
+            self._close_file()  # a partial frame may be at its end: never append after it
+            return False
+        self._file_bytes += len(data)
+        if self._file_bytes >= self.config.rotate_bytes:
+            self._rotate()
+        return True
+
+    # ------------------------------------------------------------------ files
+    def _file_name(self) -> str:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        return f"{stamp}_{_safe_host()}_{self.pid}_{self.writer_id}_{self._seq:04d}{FILE_SUFFIX}"
+
+    def _open_file(self) -> bool:
+        now = time.monotonic()
+        if now < self._retry_at:
+            return False
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / self._file_name()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
+        except OSError as exc:
+            self._retry_at = now + 1.0
+            self._warn(f"cannot create a session file in {self.directory}: {exc.strerror or exc}")
+            return False
+        head = [
+            pack_record(
+                {
+                    "type": REC_FILE,
+                    "ts": time.time_ns(),
+                    "format": [FORMAT_MAJOR, FORMAT_MINOR],
+                    "writer": self.writer_id,
+                    "pid": self.pid,
+                    "host": socket.gethostname(),
+                    "seq": self._seq,
+                    "host_info": self._host_info(),
+                    "heartbeat_interval": self.config.heartbeat_interval,
+                }
+            )
+        ]
+        # Every file restates the sessions open in this process, so one file read alone is whole.
+        head += [pack_record(r | {"continued": True}) for r in self._open_session_records()] if self._seq else []
+        data = encode_file_header() + b"".join(encode_frame(encode_payload(c)) for c in _chunks(head, FRAME_TARGET))
+        try:
+            _write_all(fd, data)
+        except OSError as exc:
+            os.close(fd)
+            self._retry_at = now + 1.0
+            self._warn(f"cannot write {path}: {exc.strerror or exc}")
+            return False
+        self._fd, self._path = fd, path
+        self._file_bytes = len(data)
+        self._file_opened = now
+        self._seq += 1
+        self.files.append(path)
+        if self._warned:
+            log.warning("sessiontrail: recording resumed into %s", path)
+            self._warned = False
+        return True
+
+    def _fsync(self) -> None:
+        if self._fd is not None:
+            try:
+                os.fsync(self._fd)
+            except OSError:
+                pass
+
+    def _close_file(self) -> None:
+        if self._fd is not None:
+            if self.config.fsync != "never":
+                self._fsync()
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+
+    def _rotate(self) -> None:
+        self._close_file()
+
+    def _maybe_rotate_by_age(self, now: float) -> None:
+        if self._fd is not None and time.monotonic() - self._file_opened >= self.config.rotate_seconds:
+            self._rotate()
+
+    # ------------------------------------------------------------------ problems
+    def _count_drop(self, count: int, reason: str) -> None:
+        with self._lock:
+            self.dropped += count
+        self._warn(reason)
+
+    def _warn(self, message: str) -> None:
+        if not self._warned:
+            self._warned = True
+            log.warning("sessiontrail: %s; records are being dropped and counted", message)
+
+
+def _chunks(records: Iterable[bytes], target: int) -> Iterable[list[bytes]]:
+    chunk: list[bytes] = []
+    size = 0
+    for record in records:
+        chunk.append(record)
+        size += len(record)
+        if size >= target:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]

@@ -1,0 +1,378 @@
+"""Fold records from a FolderReader into sessions: their spans, events, status and totals.
+
+Qt-free and shared by the CLI and the viewer. Every field of a record is checked before use,
+so a record from a hostile or newer file is skipped or shown as unknown, never a crash.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from ._format import (
+    REC_DROPPED,
+    REC_EVENT,
+    REC_FILE,
+    REC_HEARTBEAT,
+    REC_SESSION_END,
+    REC_SESSION_START,
+    REC_SESSION_TAGS,
+    REC_SPAN_END,
+    REC_SPAN_START,
+)
+from .reader import Batch
+
+DEFAULT_HEARTBEAT = 2.0
+HEARTBEATS_BEFORE_ABANDONED = 3
+
+RUNNING, ENDED, ABANDONED = "running", "ended", "abandoned"
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _str(value: Any, default: str = "") -> str:
+    return value if isinstance(value, str) else default
+
+
+def iso(ns: int | None) -> str | None:
+    """ISO-8601 UTC with microseconds and a Z, or None."""
+    if ns is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def hex_id(value: int | None) -> str | None:
+    return None if value is None else format(value & 0xFFFFFFFFFFFFFFFF, "016x")
+
+
+@dataclass(slots=True)
+class Node:
+    """A span (has a start and, once finished, an end) or a point event, in one session."""
+
+    id: int
+    parent: int | None
+    kind: str
+    name: str
+    start: int
+    end: int | None
+    status: str | None  # ok | error | cancelled; None while a span is open
+    attrs: dict[str, Any]
+    is_span: bool
+    file: Path
+    end_attrs: dict[str, Any] | None = None
+
+    def all_attrs(self) -> dict[str, Any]:
+        return self.attrs if not self.end_attrs else {**self.attrs, **self.end_attrs}
+
+
+@dataclass
+class SessionInfo:
+    id: str
+    name: str = "(unknown session)"
+    tags: list[str] = field(default_factory=list)
+    start: int | None = None
+    end: int | None = None
+    end_state: str | None = None
+    reason: str | None = None
+    hostname: str | None = None
+    pid: int | None = None
+    files: dict[Path, None] = field(default_factory=dict)
+    start_file: Path | None = None
+    start_continued: bool = False
+    end_file: Path | None = None
+    last_seen: int = 0
+    heartbeat_interval: float = DEFAULT_HEARTBEAT
+    dropped: int = 0
+    nodes: dict[int, Node] = field(default_factory=dict)
+    event_count: int = 0
+    error_count: int = 0
+    llm_calls: int = 0
+    tool_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    models: dict[str, int] = field(default_factory=dict)
+
+    def status(self, now_ns: int | None = None) -> str:
+        if self.end_state is not None:
+            return ENDED
+        now_ns = time.time_ns() if now_ns is None else now_ns
+        grace = self.heartbeat_interval * HEARTBEATS_BEFORE_ABANDONED * 1e9
+        return RUNNING if now_ns - self.last_seen <= grace else ABANDONED
+
+    def effective_end(self, now_ns: int | None = None) -> int | None:
+        """Where the session's bar ends: its end, now while running, else the last record seen."""
+        if self.end is not None:
+            return self.end
+        status = self.status(now_ns)
+        if status == RUNNING:
+            return time.time_ns() if now_ns is None else now_ns
+        return self.last_seen or self.start
+
+    def duration(self, now_ns: int | None = None) -> float | None:
+        end = self.effective_end(now_ns)
+        if self.start is None or end is None:
+            return None
+        return max(0, end - self.start) / 1e9
+
+    def summary(self, now_ns: int | None = None) -> dict[str, Any]:
+        """The fields of ``sessiontrail ls --json``."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "tags": list(self.tags),
+            "start_time": iso(self.start),
+            "end_time": iso(self.end),
+            "duration": self.duration(now_ns) if self.end is not None else None,
+            "end_state": self.end_state,
+            "end_state_reason": self.reason,
+            "status": self.status(now_ns),
+            "event_count": self.event_count,
+            "error_count": self.error_count,
+            "llm_calls": self.llm_calls,
+            "tool_calls": self.tool_calls,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost": self.cost,
+            "dropped": self.dropped,
+            "host": self.hostname,
+            "files": [str(p) for p in self.files],
+        }
+
+    def node_dict(self, node: Node) -> dict[str, Any]:
+        """One node as ``sessiontrail show --json`` prints it."""
+        return {
+            "id": hex_id(node.id),
+            "parent_id": hex_id(node.parent),
+            "kind": node.kind,
+            "name": node.name,
+            "span": node.is_span,
+            "start_time": iso(node.start),
+            "end_time": iso(node.end),
+            "duration": None if node.end is None else max(0, node.end - node.start) / 1e9,
+            "status": node.status if node.status is not None else (RUNNING if self.end_state is None else "unfinished"),
+            "tags": list(self.tags),
+            "attributes": node.all_attrs(),
+        }
+
+    # -------------------------------------------------------------- counting
+    def _count(self, node: Node) -> None:
+        self.event_count += 1
+        attrs = node.attrs
+        kind = node.kind
+        if kind == "error":
+            self.error_count += 1
+        elif kind == "llm":
+            self.llm_calls += 1
+            self.prompt_tokens += _int(attrs.get("prompt_tokens")) or 0
+            self.completion_tokens += _int(attrs.get("completion_tokens")) or 0
+            model = attrs.get("model")
+            if isinstance(model, str):
+                self.models[model] = self.models.get(model, 0) + 1
+        elif kind == "tool":
+            self.tool_calls += 1
+        cost = _num(attrs.get("cost")) if kind in ("llm", "tool") else None
+        if cost is not None:
+            self.cost = (self.cost or 0.0) + cost
+
+    def _recount(self) -> None:
+        self.event_count = self.error_count = self.llm_calls = self.tool_calls = 0
+        self.prompt_tokens = self.completion_tokens = 0
+        self.cost = None
+        self.models = {}
+        for node in self.nodes.values():
+            self._count(node)
+
+
+class Catalog:
+    """All sessions seen so far in a folder, updated by applying reader batches."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, SessionInfo] = {}
+        self.file_meta: dict[Path, dict[str, Any]] = {}
+        self._pending_ends: dict[tuple[str, int], tuple[dict[str, Any], Path]] = {}
+
+    def apply(self, batch: Batch) -> set[str]:
+        """Fold a batch in; return the ids of sessions that changed (or vanished)."""
+        changed: set[str] = set()
+        for path in batch.removed:
+            changed |= self.remove_file(path)
+        for chunk in batch.files:
+            for record in chunk.records:
+                sid = self._apply_record(record, chunk.path)
+                if sid is not None:
+                    changed.add(sid)
+                elif record.get("type") in (REC_HEARTBEAT, REC_DROPPED):
+                    changed.update(s for s in record.get("sessions") or () if isinstance(s, str) and s in self.sessions)
+        return changed
+
+    def host_info(self, session: SessionInfo) -> dict[str, Any] | None:
+        for path in ([session.start_file] if session.start_file else []) + list(session.files):
+            meta = self.file_meta.get(path)
+            if meta and isinstance(meta.get("host_info"), dict):
+                return meta["host_info"]
+        return None
+
+    def find(self, prefix: str) -> list[SessionInfo]:
+        """Sessions whose id starts with prefix (an exact id matches alone)."""
+        if prefix in self.sessions:
+            return [self.sessions[prefix]]
+        return [s for sid, s in self.sessions.items() if sid.startswith(prefix)]
+
+    def ordered(self) -> list[SessionInfo]:
+        return sorted(self.sessions.values(), key=lambda s: (s.start or 0, s.id))
+
+    def remove_file(self, path: Path) -> set[str]:
+        """Forget everything a file contributed (it was deleted or replaced)."""
+        self.file_meta.pop(path, None)
+        changed: set[str] = set()
+        for sid, session in list(self.sessions.items()):
+            if path not in session.files:
+                continue
+            changed.add(sid)
+            del session.files[path]
+            if not session.files:
+                del self.sessions[sid]
+                continue
+            session.nodes = {k: n for k, n in session.nodes.items() if n.file != path}
+            if session.end_file == path:
+                session.end = session.end_state = session.reason = session.end_file = None
+            session._recount()
+        return changed
+
+    # -------------------------------------------------------------- records
+    def _session(self, sid: str, path: Path, ts: int | None) -> SessionInfo:
+        session = self.sessions.get(sid)
+        if session is None:
+            session = self.sessions[sid] = SessionInfo(sid)
+            meta = self.file_meta.get(path)
+            if meta:
+                session.heartbeat_interval = _num(meta.get("heartbeat_interval")) or DEFAULT_HEARTBEAT
+        if path not in session.files:
+            session.files[path] = None
+        if ts is not None and ts > session.last_seen:
+            session.last_seen = ts
+        return session
+
+    def _apply_record(self, record: dict[str, Any], path: Path) -> str | None:
+        rtype = record.get("type")
+        ts = _int(record.get("ts"))
+        if rtype == REC_FILE:
+            self.file_meta[path] = record
+            return None
+        if rtype == REC_HEARTBEAT:
+            interval = _num(record.get("interval"))
+            for sid in record.get("sessions") or ():
+                if isinstance(sid, str):
+                    session = self._session(sid, path, ts)
+                    if interval:
+                        session.heartbeat_interval = interval
+            return None
+        if rtype == REC_DROPPED:
+            count = _int(record.get("count")) or 0
+            for sid in record.get("sessions") or ():
+                if isinstance(sid, str) and sid in self.sessions:
+                    self.sessions[sid].dropped = max(self.sessions[sid].dropped, count)
+            return None
+        sid = record.get("session")
+        if not isinstance(sid, str):
+            return None  # a record type from a newer version, or junk: ignored
+        session = self._session(sid, path, ts)
+        if rtype == REC_SESSION_START:
+            # Rotated files restate open sessions ("continued"); the original start wins.
+            continued = bool(record.get("continued"))
+            if session.start_file is None or (session.start_continued and not continued):
+                session.start_file = path
+                session.start_continued = continued
+                session.name = _str(record.get("name"), session.name)
+                tags = record.get("tags")
+                if isinstance(tags, list):
+                    session.tags = [str(t) for t in tags]
+                session.start = ts if ts is not None else session.start
+                session.hostname = _str(record.get("host")) or session.hostname
+                session.pid = _int(record.get("pid"))
+        elif rtype == REC_SESSION_END:
+            session.end = ts
+            session.end_state = _str(record.get("end_state"), "Indeterminate")
+            reason = record.get("reason")
+            session.reason = None if reason is None else str(reason)
+            session.end_file = path
+        elif rtype == REC_SESSION_TAGS:
+            tags = record.get("tags")
+            if isinstance(tags, list):
+                session.tags = [str(t) for t in tags]
+        elif rtype == REC_SPAN_START:
+            self._add_node(session, record, path, ts, is_span=True)
+        elif rtype == REC_SPAN_END:
+            span = _int(record.get("span"))
+            if span is not None:
+                node = session.nodes.get(span)
+                if node is None:
+                    self._pending_ends[(sid, span)] = (record, path)
+                else:
+                    _finish(node, record, ts)
+        elif rtype == REC_EVENT:
+            self._add_node(session, record, path, ts, is_span=False)
+        if session.start is None and ts is not None:
+            session.start = ts
+        return sid
+
+    def _add_node(self, session: SessionInfo, record: dict[str, Any], path: Path, ts: int | None, *, is_span: bool) -> None:
+        node_id = _int(record.get("span" if is_span else "id"))
+        if node_id is None or ts is None:
+            return
+        attrs = record.get("attrs")
+        kind = _str(record.get("kind"), "event")
+        end = None if is_span else (_int(record.get("end_ts")) or ts)
+        node = Node(
+            id=node_id,
+            parent=_int(record.get("parent")),
+            kind=kind,
+            name=_str(record.get("name"), kind),
+            start=ts,
+            end=end,
+            status=None if is_span else ("error" if kind == "error" else "ok"),
+            attrs=attrs if isinstance(attrs, dict) else {},
+            is_span=is_span,
+            file=path,
+        )
+        if node_id in session.nodes:
+            return  # a duplicate (a copied file): the first one counts
+        session.nodes[node_id] = node
+        session._count(node)
+        if end is not None and end > session.last_seen:
+            session.last_seen = end
+        if is_span:
+            pending = self._pending_ends.pop((session.id, node_id), None)
+            if pending is not None:
+                _finish(node, pending[0], _int(pending[0].get("ts")))
+
+
+def _finish(node: Node, record: dict[str, Any], ts: int | None) -> None:
+    node.end = max(ts, node.start) if ts is not None else node.start
+    node.status = _str(record.get("status"), "ok")
+    attrs = record.get("attrs")
+    node.end_attrs = attrs if isinstance(attrs, dict) else None
+
+
+def load(paths: Iterable[str | Path] | str | Path) -> tuple[Catalog, Batch]:
+    """Read paths once into a Catalog; the batch holds the problems found."""
+    from .reader import FolderReader
+
+    reader = FolderReader(paths)
+    batch = reader.poll()
+    catalog = Catalog()
+    catalog.apply(batch)
+    return catalog, batch

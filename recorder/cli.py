@@ -1,0 +1,338 @@
+"""The ``sessiontrail`` command: ls, show, tail, verify, demo, view."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from ._state import default_directory
+from .catalog import Catalog, Node, SessionInfo, hex_id, iso, load
+from .reader import Batch, FolderReader, Problem
+
+EXIT_OK, EXIT_DAMAGED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for; printed as one line."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except UsageError as exc:
+        print(f"sessiontrail: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `sessiontrail ls | head`
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sessiontrail",
+        description="Record, list and inspect agent and program sessions stored as local files.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("ls", help="list sessions")
+    p.add_argument("dir", nargs="*", type=Path, help="folders or files (default: the recording folder)")
+    p.add_argument("--tag", action="append", default=[], metavar="T", help="only sessions with this tag (repeat: all of them)")
+    p.add_argument("--status", choices=["running", "ended", "abandoned"], help="only sessions in this status")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+    p.set_defaults(run=cmd_ls)
+
+    p = sub.add_parser("show", help="show one session with its spans and events")
+    p.add_argument("session_id", help="a session id or a unique prefix of one")
+    p.add_argument("--dir", action="append", type=Path, default=None, help="folder or file to look in")
+    p.add_argument("--json", action="store_true", help="print JSON with an events array")
+    p.set_defaults(run=cmd_show)
+
+    p = sub.add_parser("tail", help="print events as they are recorded")
+    p.add_argument("dir", nargs="?", type=Path, help="folder (default: the recording folder)")
+    p.add_argument("-n", "--lines", type=int, default=10, help="print this many existing events first (default 10)")
+    p.add_argument("--interval", type=float, default=0.2, help="seconds between polls (default 0.2)")
+    p.add_argument("--exit-after", type=float, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(run=cmd_tail)
+
+    p = sub.add_parser("verify", help="check files; exit 1 if any is damaged")
+    p.add_argument("paths", nargs="+", type=Path, help="files or folders")
+    p.set_defaults(run=cmd_verify)
+
+    p = sub.add_parser("demo", help="record a realistic set of demo sessions")
+    p.add_argument("dir", nargs="?", type=Path, help="folder (default: the recording folder)")
+    p.add_argument("--live-seconds", type=float, default=120.0, help="keep one session running this long in the background (0: none)")
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser("view", help="open the desktop viewer")
+    p.add_argument("paths", nargs="*", type=Path, help="folder or files (default: the recording folder)")
+    p.add_argument("--screenshot", type=Path, help="render offscreen to this PNG and exit")
+    p.add_argument("--session", help="session to select (with --screenshot)")
+    p.add_argument("--view", choices=["timeline", "tree", "details", "analytics"], help="view to show (with --screenshot)")
+    p.set_defaults(run=cmd_view)
+    return parser
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _paths(given: Sequence[Path] | None) -> list[Path]:
+    paths = list(given or []) or [default_directory()]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or folder")
+    return paths
+
+
+def _report(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _status_text(session: SessionInfo, now: int) -> str:
+    status = session.status(now)
+    return (session.end_state or "?") if status == "ended" else status
+
+
+def _cost(value: float | None) -> str:
+    return "-" if value is None else f"${value:.4f}"
+
+
+def _table(rows: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    catalog, batch = load(_paths(args.dir))
+    _report(batch.problems)
+    now = time.time_ns()
+    sessions = [
+        s
+        for s in catalog.ordered()
+        if all(t in s.tags for t in args.tag) and (args.status is None or s.status(now) == args.status)
+    ]
+    if args.json:
+        json.dump([s.summary(now) for s in sessions], sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return EXIT_OK
+    if not sessions:
+        print("no sessions")
+        return EXIT_OK
+    rows = [["ID", "NAME", "STATUS", "STARTED (UTC)", "DURATION", "EVENTS", "LLM", "TOOLS", "ERRORS", "TOKENS", "COST", "TAGS"]]
+    for s in sessions:
+        rows.append(
+            [
+                s.id[:8],
+                _short(s.name, 28),
+                _status_text(s, now),
+                (iso(s.start) or "-")[:19].replace("T", " "),
+                _duration(s.duration(now)),
+                str(s.event_count),
+                str(s.llm_calls),
+                str(s.tool_calls),
+                str(s.error_count),
+                str(s.prompt_tokens + s.completion_tokens),
+                _cost(s.cost),
+                _short(",".join(s.tags), 40),
+            ]
+        )
+    print(_table(rows, right={4, 5, 6, 7, 8, 9, 10}))
+    return EXIT_OK
+
+
+def _find(catalog: Catalog, session_id: str) -> SessionInfo:
+    found = catalog.find(session_id)
+    if not found:
+        raise UsageError(f"no session with id {session_id!r}")
+    if len(found) > 1:
+        raise UsageError(f"{session_id!r} matches {len(found)} sessions; give more of the id")
+    return found[0]
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    catalog, batch = load(_paths(args.dir))
+    _report(batch.problems)
+    session = _find(catalog, args.session_id)
+    now = time.time_ns()
+    nodes = sorted(session.nodes.values(), key=lambda n: n.start)
+    if args.json:
+        out = session.summary(now) | {"host_info": catalog.host_info(session), "events": [session.node_dict(n) for n in nodes]}
+        json.dump(out, sys.stdout, indent=2, ensure_ascii=False, default=repr)
+        print()
+        return EXIT_OK
+    summary = session.summary(now)
+    print(f"Session  {session.name}  ({session.id})")
+    print(f"Status   {_status_text(session, now)}" + (f": {session.reason}" if session.reason else ""))
+    print(f"Tags     {', '.join(session.tags) or '-'}")
+    print(f"Started  {summary['start_time']}   Ended {summary['end_time'] or '-'}   Duration {_duration(session.duration(now))}")
+    print(
+        f"Totals   {session.event_count} events, {session.llm_calls} LLM calls, {session.tool_calls} tool calls, "
+        f"{session.error_count} errors, {session.prompt_tokens}+{session.completion_tokens} tokens, cost {_cost(session.cost)}"
+    )
+    if session.dropped:
+        print(f"Dropped  {session.dropped} records were dropped by the recorder")
+    print(f"Host     {session.hostname or '-'} pid {session.pid or '-'}")
+    print("Files    " + "\n         ".join(str(p) for p in session.files))
+    print()
+    _print_tree(session, nodes)
+    return EXIT_OK
+
+
+def _print_tree(session: SessionInfo, nodes: list[Node]) -> None:
+    children: dict[int | None, list[Node]] = {}
+    for node in nodes:
+        parent = node.parent if node.parent in session.nodes else None
+        children.setdefault(parent, []).append(node)
+
+    def walk(parent: int | None, depth: int) -> None:
+        for node in children.get(parent, ()):
+            duration = _duration((node.end - node.start) / 1e9) if node.end is not None else "open"
+            status = node.status or "open"
+            print(f"{'  ' * depth}{node.kind:<9} {_short(node.name, 50)}  [{duration}, {status}]{_preview(node)}")
+            if depth < 50:
+                walk(node.id, depth + 1)
+
+    walk(None, 0)
+
+
+def _preview(node: Node) -> str:
+    attrs = node.all_attrs()
+    if node.kind == "llm":
+        tokens = f"{attrs.get('prompt_tokens') or 0}+{attrs.get('completion_tokens') or 0} tokens"
+        return f"  {tokens}, cost {_cost(attrs.get('cost') if isinstance(attrs.get('cost'), (int, float)) else None)}"
+    if node.kind == "error":
+        return f"  {_short(str(attrs.get('message', '')), 60)!r}"
+    return ""
+
+
+def _event_line(catalog: Catalog, record: dict[str, Any]) -> str | None:
+    rtype = record.get("type")
+    sid = str(record.get("session", ""))[:8]
+    when = (iso(record.get("ts") if isinstance(record.get("ts"), int) else None) or "?")[11:23]
+    if rtype == "session_start" and not record.get("continued"):
+        return f"{when} {sid} session start  {record.get('name')!s}  tags={','.join(map(str, record.get('tags') or []))}"
+    if rtype == "session_end":
+        return f"{when} {sid} session end    {record.get('end_state')!s}" + (f": {record.get('reason')}" if record.get("reason") else "")
+    if rtype == "span_start":
+        return f"{when} {sid} {record.get('kind')!s:<9} {record.get('name')!s}  start"
+    if rtype == "span_end":
+        session = catalog.sessions.get(record.get("session"))  # type: ignore[arg-type]
+        node = session.nodes.get(record.get("span")) if session else None  # type: ignore[arg-type]
+        name = f"{node.kind:<9} {node.name}" if node else f"span {hex_id(record.get('span'))}"  # type: ignore[arg-type]
+        return f"{when} {sid} {name}  end {record.get('status')!s}"
+    if rtype == "event":
+        return f"{when} {sid} {record.get('kind')!s:<9} {record.get('name')!s}"
+    return None
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    folder = _paths([args.dir] if args.dir else None)
+    reader = FolderReader(folder)
+    catalog = Catalog()
+    first = reader.poll()
+    catalog.apply(first)
+    _report(first.problems)
+    lines = [line for line in (_event_line(catalog, r) for r in _by_time(first)) if line]
+    for line in lines[-args.lines :] if args.lines > 0 else []:
+        print(line, flush=True)
+    started = time.monotonic()
+    while args.exit_after is None or time.monotonic() - started < args.exit_after:
+        time.sleep(args.interval)
+        batch = reader.poll()
+        catalog.apply(batch)
+        _report(batch.problems)
+        for record in _by_time(batch):
+            line = _event_line(catalog, record)
+            if line:
+                print(line, flush=True)
+    return EXIT_OK
+
+
+def _by_time(batch: Batch) -> list[dict[str, Any]]:
+    return sorted(batch.records(), key=lambda r: r.get("ts") if isinstance(r.get("ts"), int) else 0)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    damaged = False
+    for root in args.paths:
+        reader = FolderReader([root])
+        batch = reader.poll(final=True)
+        if not reader.files:
+            for problem in batch.problems:
+                print(f"ERROR    {problem}")
+            if not batch.problems:
+                print(f"ERROR    {root}: no .trail files found")
+            damaged = True
+            continue
+        by_file: dict[Path, list[Problem]] = {}
+        for problem in batch.problems:
+            by_file.setdefault(problem.path, []).append(problem)
+        for path, state in sorted(reader.files.items()):
+            problems = by_file.get(path, [])
+            if not problems:
+                print(f"ok       {path}: {state.records} records, {state.size} bytes")
+                continue
+            damaged = True
+            print(f"DAMAGED  {path}: {state.records} records recovered, {state.size} bytes")
+            for problem in problems:
+                where = f"bytes {problem.offset}-{problem.offset + (problem.length or 0)}: " if problem.offset is not None else ""
+                print(f"         {where}{problem.message}")
+    return EXIT_DAMAGED if damaged else EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import record_demo
+
+    folder = args.dir or default_directory()
+    summary = record_demo(folder, live_seconds=args.live_seconds, seed=args.seed)
+    print(summary)
+    return EXIT_OK
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    try:
+        from viewer.app import run
+    except ImportError as exc:
+        raise UsageError(f"the viewer cannot start: {exc}") from None
+    return run(args.paths or [default_directory()], screenshot=args.screenshot, session=args.session, view=args.view)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

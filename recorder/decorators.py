@@ -1,0 +1,364 @@
+"""``@session``, ``@agent``, ``@operation``, ``@task``, ``@workflow``, ``@tool``.
+
+Each works bare or with arguments, on sync and async functions, generators and async
+generators, and on classes (each instance becomes a span its methods run under). Context is
+set only while the wrapped code runs: a suspended generator never leaks its span to the
+code that iterates it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import time
+from typing import Any, Callable, Iterable, TypeVar
+
+from . import _clock, _state
+from ._context import current_session_var, current_span_var, parent_span_of
+from ._format import REC_SPAN_END, REC_SPAN_START
+from ._session import EndState, ErrorEvent, Session, mark_recorded, new_id
+from ._lifecycle import install as _install_lifecycle
+
+F = TypeVar("F")
+
+__all__ = ["session", "agent", "operation", "task", "workflow", "tool", "guardrail"]
+
+
+def resolve_session() -> Session | None:
+    """The current session: this context's, else the only open one, else None."""
+    session = current_session_var.get()
+    if session is not None and session.is_running:
+        return session
+    return _state.single_open_session()
+
+
+# ---------------------------------------------------------------------------- calls
+
+
+class _Call:
+    """One run of a wrapped callable: which context to set while it runs, and what to record."""
+
+    __slots__ = ("session", "span_id")
+
+    def __init__(self, session: Session, span_id: int | None) -> None:
+        self.session = session
+        self.span_id = span_id
+
+    def activate(self) -> tuple[Any, Any]:
+        span = (self.session, self.span_id) if self.span_id is not None else None
+        return current_session_var.set(self.session), current_span_var.set(span)
+
+    @staticmethod
+    def deactivate(tokens: tuple[Any, Any]) -> None:
+        current_span_var.reset(tokens[1])
+        current_session_var.reset(tokens[0])
+
+    def finish(self, result: Any = None, exc: BaseException | None = None) -> None:
+        """Called once when the callable returns (result) or raises (exc)."""
+
+
+class _SpanCall(_Call):
+    __slots__ = ()
+
+    def finish(self, result: Any = None, exc: BaseException | None = None) -> None:
+        record: dict[str, Any] = {
+            "type": REC_SPAN_END,
+            "ts": _clock.now_ns(),
+            "session": self.session.id,
+            "span": self.span_id,
+        }
+        if exc is None:
+            record["status"] = "ok"
+            record["attrs"] = {"output": result}
+        elif isinstance(exc, GeneratorExit):
+            record["status"] = "ok"
+            record["attrs"] = {"closed_early": True}
+        else:
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            record["status"] = "cancelled" if cancelled else "error"
+            record["attrs"] = {"error": {"exception_type": type(exc).__qualname__, "message": _str(exc)}}
+            if not cancelled and mark_recorded(exc):
+                _state.emit(ErrorEvent(exception=exc).to_record(self.session, self.span_id))
+        _state.emit(record)
+
+
+class _SessionCall(_Call):
+    __slots__ = ()
+
+    def finish(self, result: Any = None, exc: BaseException | None = None) -> None:
+        if exc is None or isinstance(exc, GeneratorExit):
+            self.session.end(EndState.SUCCESS)
+            return
+        if mark_recorded(exc):
+            _state.emit(ErrorEvent(exception=exc).to_record(self.session, None))
+        self.session.end(EndState.FAIL, f"{type(exc).__qualname__}: {_str(exc)}")
+
+
+def _str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return "<str() failed>"
+
+
+def _inputs(args: tuple, kwargs: dict) -> dict[str, Any]:
+    return {"args": args, "kwargs": kwargs} if kwargs else {"args": args}
+
+
+def _span_opener(kind: str, name: str, attrs: dict[str, Any]) -> Callable[[tuple, dict], _Call | None]:
+    def open_span(args: tuple, kwargs: dict) -> _Call | None:
+        session = resolve_session()
+        if session is None:
+            return None
+        span_id = new_id()
+        _state.emit(
+            {
+                "type": REC_SPAN_START,
+                "ts": _clock.now_ns(),
+                "session": session.id,
+                "span": span_id,
+                "parent": parent_span_of(session),
+                "kind": kind,
+                "name": name,
+                "attrs": {"input": _inputs(args, kwargs), **attrs},
+            }
+        )
+        return _SpanCall(session, span_id)
+
+    return open_span
+
+
+def _session_opener(name: str, tags: Iterable[str] | None) -> Callable[[tuple, dict], _Call | None]:
+    def open_session(args: tuple, kwargs: dict) -> _Call | None:
+        from . import start_session  # the public function applies init() tags
+
+        return _SessionCall(start_session(tags=tags, name=name, _make_current=False), None)
+
+    return open_session
+
+
+# ---------------------------------------------------------------------------- wrappers
+
+
+def _wrap(fn: Callable[..., Any], opener: Callable[[tuple, dict], _Call | None]) -> Callable[..., Any]:
+    """A wrapper of fn's own kind that runs each call inside opener's call."""
+    if inspect.isasyncgenfunction(fn):
+
+        @functools.wraps(fn)
+        async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            call = opener(args, kwargs)
+            if call is None:
+                async for item in fn(*args, **kwargs):
+                    yield item
+                return
+            agen = fn(*args, **kwargs)
+            to_send: Any = None
+            to_throw: BaseException | None = None
+            while True:
+                tokens = call.activate()
+                try:
+                    if to_throw is not None:
+                        item = await agen.athrow(to_throw)
+                    else:
+                        item = await agen.asend(to_send)
+                except StopAsyncIteration:
+                    call.finish(None)
+                    return
+                except BaseException as exc:
+                    call.finish(exc=exc)
+                    raise
+                finally:
+                    call.deactivate(tokens)
+                try:
+                    to_send, to_throw = (yield item), None
+                except GeneratorExit as exc:
+                    await agen.aclose()
+                    call.finish(exc=exc)
+                    raise
+                except BaseException as exc:
+                    to_send, to_throw = None, exc
+
+        return async_gen_wrapper
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            call = opener(args, kwargs)
+            if call is None:
+                return await fn(*args, **kwargs)
+            tokens = call.activate()
+            try:
+                result = await fn(*args, **kwargs)
+            except BaseException as exc:
+                call.finish(exc=exc)
+                raise
+            finally:
+                call.deactivate(tokens)
+            call.finish(result)
+            return result
+
+        return async_wrapper
+
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            call = opener(args, kwargs)
+            if call is None:
+                return (yield from fn(*args, **kwargs))
+            gen = fn(*args, **kwargs)
+            to_send: Any = None
+            to_throw: BaseException | None = None
+            while True:
+                tokens = call.activate()
+                try:
+                    item = gen.throw(to_throw) if to_throw is not None else gen.send(to_send)
+                except StopIteration as stop:
+                    call.finish(stop.value)
+                    return stop.value
+                except BaseException as exc:
+                    call.finish(exc=exc)
+                    raise
+                finally:
+                    call.deactivate(tokens)
+                try:
+                    to_send, to_throw = (yield item), None
+                except GeneratorExit as exc:
+                    gen.close()
+                    call.finish(exc=exc)
+                    raise
+                except BaseException as exc:
+                    to_send, to_throw = None, exc
+
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call = opener(args, kwargs)
+        if call is None:
+            return fn(*args, **kwargs)
+        tokens = call.activate()
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            call.finish(exc=exc)
+            raise
+        finally:
+            call.deactivate(tokens)
+        call.finish(result)
+        return result
+
+    return wrapper
+
+
+# ---------------------------------------------------------------------------- classes
+
+_INSTANCE_SPAN = "__sessiontrail_span__"
+
+
+def _instance_opener(args: tuple, kwargs: dict) -> _Call | None:
+    """Run a method under its instance's span (args[0] is self)."""
+    owner = getattr(args[0], _INSTANCE_SPAN, None) if args else None
+    if owner is None:
+        return None
+    return _Call(owner[0], owner[1])
+
+
+def _decorate_class(cls: type, kind: str, name: str, attrs: dict[str, Any]) -> type:
+    """Each instance is a span from construction until it is collected or its session ends;
+    methods (and everything they call) run under it."""
+    for attr, value in _methods(cls):
+        setattr(cls, attr, _wrap(value, _instance_opener))
+
+    original_init = cls.__init__
+    open_span = _span_opener(kind, name, attrs)
+
+    @functools.wraps(original_init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        call = open_span(args, kwargs)
+        if call is None:
+            original_init(self, *args, **kwargs)
+            return
+        try:
+            object.__setattr__(self, _INSTANCE_SPAN, (call.session, call.span_id))
+        except (AttributeError, TypeError):  # __slots__ without room for the span
+            pass
+        tokens = call.activate()
+        try:
+            original_init(self, *args, **kwargs)
+        except BaseException as exc:
+            call.finish(exc=exc)
+            raise
+        finally:
+            call.deactivate(tokens)
+        call.session.track_instance_span(call.span_id)  # type: ignore[arg-type]
+        try:
+            import weakref
+
+            weakref.finalize(self, call.session.end_instance_span, call.span_id)
+        except TypeError:  # not weakly referenceable: it ends with its session
+            pass
+
+    cls.__init__ = __init__  # type: ignore[misc]
+    return cls
+
+
+def _methods(cls: type) -> Iterable[tuple[str, Callable[..., Any]]]:
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        for attr, value in vars(klass).items():
+            if attr in seen:
+                continue
+            seen.add(attr)
+            if attr.startswith("__") and attr != "__call__":
+                continue
+            if inspect.isfunction(value):
+                yield attr, value
+
+
+# ---------------------------------------------------------------------------- decorators
+
+
+def _make_decorator(kind: str) -> Callable[..., Any]:
+    def decorator(
+        wrapped: Any = None, *, name: str | None = None, tags: Iterable[str] | None = None, **attrs: Any
+    ) -> Any:
+        if wrapped is None:
+            return functools.partial(decorator, name=name, tags=tags, **attrs)
+        if isinstance(wrapped, str):  # @operation("name")
+            return functools.partial(decorator, name=wrapped, tags=tags, **attrs)
+        _state.ensure_configured()
+        _install_lifecycle()
+        span_name = name or getattr(wrapped, "__qualname__", None) or repr(wrapped)
+        span_attrs = {k: v for k, v in attrs.items() if v is not None}
+        if tags:
+            span_attrs["tags"] = list(tags)
+        if inspect.isclass(wrapped):
+            return _decorate_class(wrapped, kind, span_name, span_attrs)
+        return _wrap(wrapped, _span_opener(kind, span_name, span_attrs))
+
+    decorator.__name__ = kind
+    decorator.__qualname__ = kind
+    decorator.__doc__ = f"Record each call (or each instance, for a class) as a {kind!r} span."
+    return decorator
+
+
+def session(wrapped: Any = None, *, name: str | None = None, tags: Iterable[str] | None = None) -> Any:
+    """Make each call of the function its own session: Success on return, Fail on raise."""
+    if wrapped is None:
+        return functools.partial(session, name=name, tags=tags)
+    if isinstance(wrapped, str):
+        return functools.partial(session, name=wrapped, tags=tags)
+    return _wrap(wrapped, _session_opener(name or wrapped.__qualname__, tags))
+
+
+agent = _make_decorator("agent")
+operation = _make_decorator("operation")
+task = _make_decorator("task")
+workflow = _make_decorator("workflow")
+tool = _make_decorator("tool")
+guardrail = _make_decorator("guardrail")

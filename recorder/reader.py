@@ -1,0 +1,260 @@
+"""Incremental reading of sessiontrail files: poll a folder, get only what is new.
+
+``FolderReader.poll()`` returns the records appended since the previous poll (including the
+growth of files still being written), the files that disappeared, and every problem found.
+It never raises because of what is in a file: damage is skipped, reported and read around.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ._format import (
+    FILE_HEADER_SIZE,
+    FILE_SUFFIX,
+    FRAME_HEADER_SIZE,
+    MAX_FRAME_PAYLOAD,
+    REC_FILE,
+    FormatError,
+    decode_file_header,
+    decode_payload,
+    describe_tail,
+    scan_frames,
+)
+
+READ_CHUNK = 16 << 20  # bytes read per step; bounds memory on huge files
+SETTLE_SECONDS = 2.0  # a file unmodified this long with an unfinished tail is torn
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a file or a span of its bytes. ``kind`` is one of:
+    missing, unreadable, empty, foreign, newer_version, damaged, torn_tail."""
+
+    path: Path
+    kind: str
+    message: str
+    offset: int | None = None
+    length: int | None = None
+
+    def __str__(self) -> str:
+        where = f" (bytes {self.offset}-{self.offset + self.length})" if self.offset is not None and self.length else ""
+        return f"{self.path}: {self.message}{where}"
+
+
+@dataclass
+class FileRecords:
+    path: Path
+    records: list[dict[str, Any]]
+
+
+@dataclass
+class Batch:
+    """What one poll found."""
+
+    files: list[FileRecords] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+
+    @property
+    def record_count(self) -> int:
+        return sum(len(f.records) for f in self.files)
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        for f in self.files:
+            yield from f.records
+
+
+@dataclass
+class FileState:
+    """How far one file has been read, and what is known about it."""
+
+    path: Path
+    identity: tuple[int, int]
+    offset: int = 0
+    size: int = 0
+    version: tuple[int, int] | None = None
+    meta: dict[str, Any] | None = None  # the file's "file" record
+    records: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    dead: bool = False  # foreign or unreadable: skipped until it changes
+    tail_reported: int = -1  # offset of the tail already reported as torn
+
+    @property
+    def damaged(self) -> bool:
+        return any(p.kind in ("damaged", "torn_tail") for p in self.problems)
+
+
+class FolderReader:
+    """Reads ``*.trail`` files under folders (recursively) and explicitly named files."""
+
+    def __init__(self, paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], *, settle_seconds: float = SETTLE_SECONDS) -> None:
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        self.roots = [Path(p) for p in paths]
+        self.settle_seconds = settle_seconds
+        self.files: dict[Path, FileState] = {}
+        self._missing_reported: set[Path] = set()
+
+    def poll(self, *, final: bool = False) -> Batch:
+        """Read what is new. An unfinished tail is reported as torn once the file has not been
+        modified for ``settle_seconds``, or at once with ``final=True``."""
+        batch = Batch()
+        found = dict(self._discover(batch))
+        for path in [p for p in self.files if p not in found]:
+            del self.files[path]
+            batch.removed.append(path)
+        for path, st in found.items():
+            state = self.files.get(path)
+            identity = (st.st_dev, st.st_ino)
+            if state is not None and (state.identity != identity or st.st_size < state.offset):
+                del self.files[path]  # replaced or truncated: read it again from the start
+                batch.removed.append(path)
+                state = None
+            if state is None:
+                state = self.files[path] = FileState(path, identity)
+            settled = final or time.time() - st.st_mtime >= self.settle_seconds
+            self._read(state, st.st_size, batch, settled)
+        return batch
+
+    # ------------------------------------------------------------------ discovery
+    def _discover(self, batch: Batch) -> Iterator[tuple[Path, os.stat_result]]:
+        for root in self.roots:
+            try:
+                st = root.stat()
+            except OSError as exc:
+                if root not in self._missing_reported:
+                    self._missing_reported.add(root)
+                    reason = "does not exist" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror})"
+                    batch.problems.append(Problem(root, "missing", f"{root} {reason}"))
+                continue
+            self._missing_reported.discard(root)
+            if root.is_dir():
+                yield from _walk(root)
+            else:
+                yield root, st
+
+    # ------------------------------------------------------------------ reading
+    def _read(self, state: FileState, size: int, batch: Batch, settled: bool) -> None:
+        """Read new bytes; ``settled`` means the file stopped changing, so its tail is final."""
+        if state.dead and size == state.size:
+            return
+        if size != state.size:
+            state.problems = [p for p in state.problems if p.kind != "torn_tail"]
+        state.size = size
+        state.dead = False
+        tail = b""
+        try:
+            if state.offset < size:
+                with open(state.path, "rb") as fh:
+                    records = self._read_from(fh, state, size, batch)
+                    if settled and state.offset < size and state.tail_reported != state.offset:
+                        fh.seek(state.offset)
+                        tail = fh.read(min(size - state.offset, FRAME_HEADER_SIZE + MAX_FRAME_PAYLOAD))
+                if records:
+                    state.records += len(records)
+                    batch.files.append(FileRecords(state.path, records))
+        except OSError as exc:
+            state.dead = True
+            self._problem(state, batch, Problem(state.path, "unreadable", f"cannot read: {exc.strerror or exc}"))
+            return
+        if state.dead or not settled:
+            return
+        if tail:
+            state.tail_reported = state.offset
+            what = "file header cut short" if state.version is None else describe_tail(tail)
+            problem = Problem(state.path, "torn_tail", f"torn tail: {what}", state.offset, size - state.offset)
+            self._problem(state, batch, problem)
+        elif size in (0, FILE_HEADER_SIZE) and not state.records and not state.problems:
+            what = "empty file (no header)" if size == 0 else "no records after the header"
+            self._problem(state, batch, Problem(state.path, "empty", what))
+
+    def _read_from(self, fh: Any, state: FileState, size: int, batch: Batch) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        if state.version is None:
+            head = fh.read(FILE_HEADER_SIZE)
+            if len(head) < FILE_HEADER_SIZE:
+                if not head.startswith(b"\x89STRAIL\n"[: len(head)]):
+                    state.dead = True
+                    self._problem(state, batch, Problem(state.path, "foreign", f"not a sessiontrail file (starts with {head[:8]!r})"))
+                return records
+            try:
+                state.version = decode_file_header(head)
+            except FormatError as exc:
+                state.dead = True
+                kind = "newer_version" if head.startswith(b"\x89STRAIL\n") else "foreign"
+                self._problem(state, batch, Problem(state.path, kind, str(exc)))
+                return records
+            state.offset = FILE_HEADER_SIZE
+        while state.offset < size:
+            fh.seek(state.offset)
+            data = fh.read(min(READ_CHUNK, size - state.offset))
+            if not data:
+                break
+            scan = scan_frames(data)
+            base = state.offset
+            for damage in scan.damage:
+                self._problem(
+                    state, batch, Problem(state.path, "damaged", f"skipped {damage.reason}", base + damage.offset, damage.length)
+                )
+            for frame_offset, payload in scan.frames:
+                try:
+                    decoded = decode_payload(payload)
+                except ValueError as exc:
+                    self._problem(state, batch, Problem(state.path, "damaged", str(exc), base + frame_offset, FRAME_HEADER_SIZE + len(payload)))
+                    continue
+                for record in decoded:
+                    if isinstance(record, dict) and isinstance(record.get("type"), str):
+                        if record["type"] == REC_FILE and state.meta is None:
+                            state.meta = record
+                        records.append(record)
+                    else:
+                        self._problem(state, batch, Problem(state.path, "damaged", f"a record that is not a map with a type: {_short(record)}", base + frame_offset, FRAME_HEADER_SIZE + len(payload)))
+            state.offset = base + scan.end
+            if len(data) < READ_CHUNK:
+                break
+            # A full chunk: any frame that starts in it ends within this distance of its end.
+            limit = len(data) - (FRAME_HEADER_SIZE + MAX_FRAME_PAYLOAD)
+            if scan.end < limit:
+                self._problem(state, batch, Problem(state.path, "damaged", "skipped bytes that are not frames", state.offset, limit - scan.end))
+                state.offset = base + limit
+        return records
+
+    @staticmethod
+    def _problem(state: FileState, batch: Batch, problem: Problem) -> None:
+        state.problems.append(problem)
+        batch.problems.append(problem)
+
+
+def _walk(root: Path) -> Iterator[tuple[Path, os.stat_result]]:
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                elif entry.name.endswith(FILE_SUFFIX) and entry.is_file():
+                    yield Path(entry.path), entry.stat()
+            except OSError:
+                continue
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def read_file(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """Every readable record of one file and every problem in it, treating the tail as final."""
+    reader = FolderReader([path])
+    batch = reader.poll(final=True)
+    return list(batch.records()), batch.problems

@@ -1,0 +1,1 @@
+"""AgentOps-compatible import path: ``from recorder.sdk.decorators import session``."""
