@@ -193,9 +193,9 @@ def reset() -> None:
     global config, writer, auto_session, internal_errors, unattributed, _warned_unattributed
     from . import _lifecycle
 
+    if writer is not None:
+        writer.close()  # outside _lock: the writer thread takes it to list open sessions
     with _lock:
-        if writer is not None:
-            writer.close()
         config = None
         writer = None
         open_sessions.clear()

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import inspect
 import time
+from contextvars import ContextVar
 from typing import Any, Callable, Iterable, TypeVar
 
 from . import _clock, _state
@@ -258,12 +259,37 @@ def _wrap(fn: Callable[..., Any], opener: Callable[[tuple, dict], _Call | None])
 _INSTANCE_SPAN = "__sessiontrail_span__"
 
 
+# (session, span id) of the decorated instance whose method is running in this context.
+_current_instance_var: ContextVar[tuple[Session, int] | None] = ContextVar("sessiontrail_instance", default=None)
+
+
+class _InstanceCall(_Call):
+    """A method call of a decorated instance: it runs under the instance's span."""
+
+    __slots__ = ()
+
+    def activate(self) -> tuple[Any, Any, Any]:  # type: ignore[override]
+        owner = (self.session, self.span_id)
+        return (
+            current_session_var.set(self.session),
+            current_span_var.set(owner),  # type: ignore[arg-type]
+            _current_instance_var.set(owner),  # type: ignore[arg-type]
+        )
+
+    @staticmethod
+    def deactivate(tokens: tuple[Any, ...]) -> None:
+        _current_instance_var.reset(tokens[2])
+        current_span_var.reset(tokens[1])
+        current_session_var.reset(tokens[0])
+
+
 def _instance_opener(args: tuple, kwargs: dict) -> _Call | None:
-    """Run a method under its instance's span (args[0] is self)."""
+    """Run a method under its instance's span (args[0] is self), unless this context is
+    already inside one of that instance's methods (then the inner spans stay the parents)."""
     owner = getattr(args[0], _INSTANCE_SPAN, None) if args else None
-    if owner is None:
+    if owner is None or _current_instance_var.get() == owner:
         return None
-    return _Call(owner[0], owner[1])
+    return _InstanceCall(owner[0], owner[1])
 
 
 def _decorate_class(cls: type, kind: str, name: str, attrs: dict[str, Any]) -> type:
