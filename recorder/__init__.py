@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from . import _lifecycle, _state
 from ._context import bind_context

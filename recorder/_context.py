@@ -6,20 +6,21 @@ Values held here are never mutated: a new value is set with a token and reset wi
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ._session import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-current_session_var: ContextVar["Session | None"] = ContextVar("sessiontrail_session", default=None)
+current_session_var: ContextVar[Session | None] = ContextVar("sessiontrail_session", default=None)
 # (session, span id): the innermost open span of that session in this context.
-current_span_var: ContextVar["tuple[Session, int] | None"] = ContextVar("sessiontrail_span", default=None)
+current_span_var: ContextVar[tuple[Session, int] | None] = ContextVar("sessiontrail_span", default=None)
 
 
-def parent_span_of(session: "Session") -> int | None:
+def parent_span_of(session: Session) -> int | None:
     """The id of the innermost open span in this context, if it belongs to session."""
     span = current_span_var.get()
     if span is not None and span[0] is session:

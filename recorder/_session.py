@@ -5,12 +5,12 @@ from __future__ import annotations
 import enum
 import random
 import threading
-import time
 import traceback
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any
 
 from . import _clock, _state
 from ._context import current_session_var, parent_span_of
@@ -21,6 +21,7 @@ from ._format import (
     REC_SESSION_TAGS,
     REC_SPAN_END,
 )
+
 
 def new_id() -> int:
     """A random 63-bit id for a span or event (unique within a session with overwhelming odds)."""
@@ -34,7 +35,7 @@ class EndState(str, enum.Enum):
     INDETERMINATE = "Indeterminate"
 
     @classmethod
-    def coerce(cls, value: "EndState | str | None") -> "EndState":
+    def coerce(cls, value: EndState | str | None) -> EndState:
         if isinstance(value, EndState):
             return value
         text = str(value or "").strip().lower()
@@ -94,7 +95,7 @@ class Event:
     def attributes(self) -> dict[str, Any]:
         return {}
 
-    def to_record(self, session: "Session", parent: int | None) -> dict[str, Any]:
+    def to_record(self, session: Session, parent: int | None) -> dict[str, Any]:
         start = _to_ns(self.init_timestamp) or self._start_ns
         end = _to_ns(self.end_timestamp) or _clock.now_ns()
         record = {
@@ -141,7 +142,7 @@ class ToolEvent(Event):
     def attributes(self) -> dict[str, Any]:
         return {"params": self.params, "returns": self.returns, "logs": self.logs}
 
-    def to_record(self, session: "Session", parent: int | None) -> dict[str, Any]:
+    def to_record(self, session: Session, parent: int | None) -> dict[str, Any]:
         record = super().to_record(session, parent)
         record["name"] = self.name or "tool"
         return record
@@ -348,7 +349,7 @@ class Session:
 
     end_session = end
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         self._token = current_session_var.set(self)
         return self
 

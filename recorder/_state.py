@@ -11,9 +11,10 @@ import platform
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ._encode import pack_record
 from ._writer import Writer, WriterConfig
@@ -54,8 +55,8 @@ _lock = threading.RLock()
 _pid = os.getpid()
 config: Config | None = None
 writer: Writer | None = None
-open_sessions: dict[str, "Session"] = {}
-auto_session: "Session | None" = None
+open_sessions: dict[str, Session] = {}
+auto_session: Session | None = None
 internal_errors = 0
 unattributed = 0
 _warned_unattributed = False
@@ -116,13 +117,13 @@ def count_unattributed() -> None:
         )
 
 
-def session_started(session: "Session") -> None:
+def session_started(session: Session) -> None:
     with _lock:
         open_sessions[session.id] = session
     emit(session.start_record(), wake=True)
 
 
-def session_ended(session: "Session") -> None:
+def session_ended(session: Session) -> None:
     global auto_session
     with _lock:
         open_sessions.pop(session.id, None)
@@ -136,7 +137,7 @@ def open_session_records() -> list[dict[str, Any]]:
     return [s.start_record() for s in sessions]
 
 
-def single_open_session() -> "Session | None":
+def single_open_session() -> Session | None:
     """The open session when exactly one is open (for threads that have no current session)."""
     with _lock:
         if len(open_sessions) == 1:
@@ -195,7 +196,13 @@ def reset() -> None:
 
     if writer is not None:
         writer.close()  # outside _lock: the writer thread takes it to list open sessions
+    from ._context import current_session_var, current_span_var
+
+    current_session_var.set(None)
+    current_span_var.set(None)
     with _lock:
+        for session in open_sessions.values():
+            session._end_ns = session._start_ns  # forgotten, not ended: records nothing more
         config = None
         writer = None
         open_sessions.clear()

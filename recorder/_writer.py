@@ -13,10 +13,10 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ._encode import pack_record
 from ._format import (
@@ -95,7 +95,10 @@ class Writer:
         self._last_heartbeat = 0.0
         self.dropped = 0
         self._dropped_reported = 0
+        self._drop_sessions: set[str] = set()  # sessions open while records were dropped
         self._warned = False
+        self._outage = False
+        self._resumed_logged = False
         self.files: list[Path] = []
 
     # ------------------------------------------------------------------ caller side
@@ -205,12 +208,13 @@ class Writer:
                     extra.append(self._heartbeat(sessions))
                 self._last_heartbeat = now
             if self.dropped != self._dropped_reported:
+                self._drop_sessions.update(r["session"] for r in self._open_session_records())
                 extra.append(
                     {
                         "type": REC_DROPPED,
                         "ts": time.time_ns(),
                         "count": self.dropped,
-                        "sessions": [r["session"] for r in self._open_session_records()],
+                        "sessions": sorted(self._drop_sessions),
                     }
                 )
             ok = True
@@ -218,6 +222,7 @@ class Writer:
                 ok = self._write_records(batch, [pack_record(r) for r in extra])
                 if ok and extra and extra[-1]["type"] == REC_DROPPED:
                     self._dropped_reported = extra[-1]["count"]
+                    self._drop_sessions.clear()
             if fsync or self.config.fsync == "always":
                 self._fsync()
             self._maybe_rotate_by_age(now)
@@ -239,20 +244,25 @@ class Writer:
         }
 
     def _write_records(self, batch: list[bytes], extra: list[bytes]) -> bool:
-        records = batch + extra
-        if self._fd is None and not self._open_file():
-            self._count_drop(len(batch), "cannot open a file")
-            return False
-        data = b"".join(encode_frame(encode_payload(chunk)) for chunk in _chunks(records, FRAME_TARGET))
-        try:
-            _write_all(self._fd, data)  # type: ignore[arg-type]
-        except OSError as exc:
-            self._count_drop(len(batch), f"cannot write {self._path}: {exc.strerror or exc}")
-            self._close_file()  # a partial frame may be at its end: never append after it
-            return False
-        self._file_bytes += len(data)
-        if self._file_bytes >= self.config.rotate_bytes:
-            self._rotate()
+        """Write batch then extra, frame by frame, rotating when a file is full. A failed write
+        drops only the batch records not yet written; the file is then closed so nothing is
+        ever appended after a partial frame."""
+        written = 0
+        for chunk in _chunks(batch + extra, FRAME_TARGET):
+            if self._fd is None and not self._open_file():
+                self._count_drop(max(0, len(batch) - written), "cannot open a file")
+                return False
+            frame = encode_frame(encode_payload(chunk))
+            try:
+                _write_all(self._fd, frame)  # type: ignore[arg-type]
+            except OSError as exc:
+                self._count_drop(max(0, len(batch) - written), f"cannot write {self._path}: {exc.strerror or exc}")
+                self._close_file()
+                return False
+            written += len(chunk)
+            self._file_bytes += len(frame)
+            if self._file_bytes >= self.config.rotate_bytes:
+                self._close_file()
         return True
 
     # ------------------------------------------------------------------ files
@@ -302,9 +312,11 @@ class Writer:
         self._file_opened = now
         self._seq += 1
         self.files.append(path)
-        if self._warned:
-            log.warning("sessiontrail: recording resumed into %s", path)
-            self._warned = False
+        if self._outage:
+            self._outage = False
+            if not self._resumed_logged:
+                self._resumed_logged = True
+                log.warning("sessiontrail: recording resumed into %s (%d records dropped so far)", path, self.dropped)
         return True
 
     def _fsync(self) -> None:
@@ -324,20 +336,20 @@ class Writer:
                 pass
             self._fd = None
 
-    def _rotate(self) -> None:
-        self._close_file()
-
     def _maybe_rotate_by_age(self, now: float) -> None:
         if self._fd is not None and time.monotonic() - self._file_opened >= self.config.rotate_seconds:
-            self._rotate()
+            self._close_file()
 
     # ------------------------------------------------------------------ problems
     def _count_drop(self, count: int, reason: str) -> None:
         with self._lock:
             self.dropped += count
+        self._drop_sessions.update(r["session"] for r in self._open_session_records())
         self._warn(reason)
 
     def _warn(self, message: str) -> None:
+        """Log the first problem of this process; later ones are only counted."""
+        self._outage = True
         if not self._warned:
             self._warned = True
             log.warning("sessiontrail: %s; records are being dropped and counted", message)

@@ -7,10 +7,11 @@ so a record from a hostile or newer file is skipped or shown as unknown, never a
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ._format import (
     REC_DROPPED,

@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-import time
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from . import _clock, _state
 from ._context import current_session_var, current_span_var, parent_span_of
 from ._format import REC_SPAN_END, REC_SPAN_START
-from ._session import EndState, ErrorEvent, Session, mark_recorded, new_id
 from ._lifecycle import install as _install_lifecycle
+from ._session import EndState, ErrorEvent, Session, mark_recorded, new_id
 
 F = TypeVar("F")
 

@@ -212,8 +212,9 @@ def record_demo(folder: str | Path, *, live_seconds: float = 120.0, seed: int = 
     _abandoned_run(folder)
     live = ""
     if live_seconds > 0:
-        pid = start_live_session(folder, live_seconds)
-        live = f" One session keeps running for {live_seconds:.0f} s in process {pid}."
+        proc = start_live_session(folder, live_seconds)
+        live = f" One session keeps running for {live_seconds:.0f} s in process {proc.pid}."
+        proc.returncode = 0  # detached on purpose: nobody waits for it
     return (
         f"Recorded {len(TOPICS) + 2} demo sessions into {folder}, plus one abandoned "
         f"(its process was killed with SIGKILL).{live}\n"
@@ -253,7 +254,7 @@ def _abandoned_run(folder: Path) -> None:
     subprocess.run([sys.executable, "-c", code], check=False, timeout=60)
 
 
-def start_live_session(folder: Path, seconds: float) -> int:
+def start_live_session(folder: Path, seconds: float) -> subprocess.Popen:
     """Start a detached process that keeps one session recording for `seconds`."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "recorder.demo", str(folder), str(seconds)],
@@ -263,7 +264,7 @@ def start_live_session(folder: Path, seconds: float) -> int:
         start_new_session=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
     )
-    return proc.pid
+    return proc
 
 
 def live_session(folder: Path, seconds: float) -> None:

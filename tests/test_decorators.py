@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from conftest import load, only_session
+
 from recorder.decorators import agent, operation, session, task, tool, workflow
 
 
@@ -110,8 +110,7 @@ def test_session_decorator_success_and_failure(rec, folder):
 def test_generators_keep_their_span_open_until_exhausted_and_do_not_leak(rec, folder):
     @operation
     def produce(n):
-        for i in range(n):
-            yield i
+        yield from range(n)
 
     @tool
     def consume(x):

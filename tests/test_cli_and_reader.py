@@ -1,0 +1,208 @@
+"""The incremental reader on a growing folder, and the sessiontrail command end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from conftest import ROOT, cli, load
+
+from recorder.catalog import Catalog
+from recorder.reader import FolderReader
+
+
+def age(path, seconds=60):
+    past = time.time() - seconds
+    os.utime(path, (past, past))
+
+
+def test_reader_returns_only_what_is_new_and_follows_growth_and_deletion(rec, folder):
+    reader = FolderReader(folder)
+    catalog = Catalog()
+    assert reader.poll().record_count == 0
+    s = rec.start_session(tags=["live"])
+    rec.record(rec.ActionEvent(action_type="one"))
+    rec.flush()
+    first = reader.poll()
+    catalog.apply(first)
+    assert [r["type"] for r in first.records() if r["type"] != "heartbeat"] == ["file", "session_start", "event"]
+    assert reader.poll().record_count == 0  # nothing new, nothing returned
+    rec.record(rec.ActionEvent(action_type="two"))
+    s.end()
+    rec.flush()
+    second = reader.poll()
+    changed = catalog.apply(second)
+    assert [r.get("name", r["type"]) for r in second.records() if r["type"] != "heartbeat"] == ["two", "session_end"]
+    assert changed == {s.id}
+    info = catalog.sessions[s.id]
+    assert [n.name for n in info.nodes.values()] == ["one", "two"] and info.end_state == "Success"
+    (path,) = info.files
+    path.unlink()
+    gone = reader.poll()
+    assert gone.removed == [path] and catalog.apply(gone) == {s.id}
+    assert catalog.sessions == {}
+
+
+def test_reader_sees_a_partial_frame_only_once_it_is_complete(tmp_path):
+    import msgpack
+
+    from recorder._format import encode_file_header, encode_frame, encode_payload
+
+    path = tmp_path / "grow.trail"
+    frame = encode_frame(encode_payload([msgpack.packb({"type": "event", "session": "s", "id": 1, "ts": 5})]))
+    path.write_bytes(encode_file_header() + frame[:10])
+    reader = FolderReader(tmp_path)
+    batch = reader.poll()
+    assert batch.record_count == 0 and batch.problems == []  # still being written: no complaint
+    with open(path, "ab") as fh:
+        fh.write(frame[10:])
+    batch = reader.poll()
+    assert [r["id"] for r in batch.records()] == [1] and batch.problems == []
+
+
+def test_ls_json_filters_by_tag_and_status(rec, folder):
+    for tags, state in [(["a", "b"], "Success"), (["a"], "Fail"), (["c"], None)]:
+        s = rec.start_session(tags=tags)
+        if state:
+            s.end(state)
+    rec.flush()
+    assert {tuple(x["tags"]) for x in json.loads(cli("ls", str(folder), "--json", "--tag", "a").stdout)} == {("a", "b"), ("a",)}
+    assert [x["tags"] for x in json.loads(cli("ls", str(folder), "--json", "--tag", "a", "--tag", "b").stdout)] == [["a", "b"]]
+    running = json.loads(cli("ls", str(folder), "--json", "--status", "running").stdout)
+    assert [x["tags"] for x in running] == [["c"]] and running[0]["end_state"] is None and running[0]["end_time"] is None
+    table = cli("ls", str(folder)).stdout
+    assert "Success" in table and "Fail" in table and "running" in table and table.startswith("ID")
+
+
+def test_show_prints_the_tree_and_json_events(rec, folder):
+    from recorder.decorators import operation, tool
+
+    @tool(name="lookup")
+    def lookup(x):
+        return x
+
+    @operation(name="answer")
+    def answer():
+        lookup(1)
+        rec.record(rec.LLMEvent(model="gpt-4o", prompt_tokens=10, completion_tokens=3, cost=0.5))
+
+    with rec.start_session(name="show-me") as s:
+        answer()
+    rec.flush()
+    text = cli("show", s.id, "--dir", str(folder)).stdout
+    assert "Session  show-me" in text and "Success" in text
+    lines = [line for line in text.splitlines() if line.startswith(("operation", "  tool", "  llm"))]
+    assert [line.split()[0] for line in lines] == ["operation", "tool", "llm"]
+    data = json.loads(cli("show", s.id[:6], "--dir", str(folder), "--json").stdout)
+    ops = {e["name"]: e for e in data["events"]}
+    assert ops["lookup"]["parent_id"] == ops["answer"]["id"] and ops["gpt-4o"]["parent_id"] == ops["answer"]["id"]
+    assert data["llm_calls"] == 1 and data["cost"] == 0.5 and data["host_info"]["python"]
+
+
+def test_verify_names_torn_tails_and_damaged_frames(rec, folder):
+    s = rec.start_session()
+    for i in range(200):
+        rec.record(rec.ActionEvent(action_type="tick", params={"i": i, "pad": "z" * 200}))
+        if i % 20 == 0:
+            rec.flush()
+    s.end()
+    rec.flush()
+    (path,) = folder.glob("*.trail")
+    assert cli("verify", str(path)).stdout.startswith("ok")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x40  # a flipped bit in the middle
+    path.write_bytes(bytes(data[:-7]))  # and a torn tail
+    out = cli("verify", str(folder), check=False)
+    assert out.returncode == 1
+    assert "DAMAGED" in out.stdout and "torn tail" in out.stdout and "checksum" in out.stdout
+    assert "records recovered" in out.stdout
+    catalog, problems = load(folder)
+    ticks = [n.attrs["params"]["i"] for n in catalog.sessions[s.id].nodes.values()]
+    assert 150 < len(ticks) < 200 and ticks == sorted(ticks)  # only the damaged frames are lost
+
+
+def test_bad_input_gets_one_line_not_a_traceback(tmp_path):
+    missing = cli("ls", str(tmp_path / "nope"), check=False)
+    assert missing.returncode == 2 and missing.stderr.strip() == f"sessiontrail: {tmp_path / 'nope'}: no such file or folder"
+    (tmp_path / "junk.trail").write_bytes(b"GIF89a junk")
+    (tmp_path / "empty.trail").write_bytes(b"")
+    age(tmp_path / "junk.trail")
+    age(tmp_path / "empty.trail")
+    listed = cli("ls", str(tmp_path))
+    assert listed.stdout.strip() == "no sessions"
+    assert "not a sessiontrail file" in listed.stderr and "empty file" in listed.stderr
+    assert "Traceback" not in listed.stderr
+    verify = cli("verify", str(tmp_path / "junk.trail"), check=False)
+    assert verify.returncode == 1 and "not a sessiontrail file" in verify.stdout
+    unknown = cli("show", "deadbeef", "--dir", str(tmp_path), check=False)
+    assert unknown.returncode == 2 and "no session with id" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_tail_prints_events_as_they_are_recorded(folder):
+    tail = subprocess.Popen(
+        [sys.executable, "-m", "recorder", "tail", str(folder), "--interval", "0.05", "--exit-after", "8"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    with tail:
+        time.sleep(0.5)
+        cli_code = f"""
+import recorder
+recorder.init(directory={str(folder)!r}, tags=["tailed"], session_name="tail-me")
+recorder.record(recorder.ToolEvent(name="live-tool"))
+recorder.end_session("Success")
+"""
+        subprocess.run([sys.executable, "-c", cli_code], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        lines = []
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline and not any("session end" in line for line in lines):
+            lines.append(tail.stdout.readline())
+        tail.kill()
+    text = "".join(lines)
+    assert "session start  tail-me  tags=tailed" in text
+    assert "tool      live-tool" in text
+    assert "session end    Success" in text
+
+
+def test_demo_records_every_kind_of_session(tmp_path):
+    out = cli("demo", str(tmp_path), "--live-seconds", "0")
+    assert "Recorded" in out.stdout
+    listed = json.loads(cli("ls", str(tmp_path), "--json").stdout)
+    states = [s["end_state"] for s in listed]
+    assert states.count("Success") >= 8 and "Fail" in states and "Indeterminate" in states
+    killed = [s for s in listed if s["end_state"] is None]
+    assert len(killed) == 1 and killed[0]["status"] in ("running", "abandoned")
+    assert sum(s["llm_calls"] for s in listed) > 50 and sum(s["tool_calls"] for s in listed) > 30
+    assert any(s["error_count"] for s in listed)
+    assert {"production", "staging", "customer-query"} <= {t for s in listed for t in s["tags"]}
+    shown = json.loads(cli("show", listed[0]["id"], "--dir", str(tmp_path), "--json").stdout)
+    kinds = {e["kind"] for e in shown["events"]}
+    assert {"workflow", "agent", "operation", "task", "tool", "llm", "action"} <= kinds
+    depth = {e["id"]: e["parent_id"] for e in shown["events"]}
+
+    def level(i):
+        return 0 if depth[i] is None else 1 + level(depth[i])
+
+    assert max(level(i) for i in depth) >= 4  # workflow > agent > operation > task > llm
+
+
+def test_demo_live_session_is_running_while_its_process_lives(tmp_path):
+    from recorder.demo import start_live_session
+
+    proc = start_live_session(tmp_path, 30)
+    try:
+        deadline = time.monotonic() + 20
+        live = []
+        while time.monotonic() < deadline and not live:
+            time.sleep(0.2)
+            listed = json.loads(cli("ls", str(tmp_path), "--json").stdout)
+            live = [s for s in listed if s["status"] == "running" and s["event_count"] > 0]
+        assert live and "live" in live[0]["tags"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
