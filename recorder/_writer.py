@@ -35,6 +35,7 @@ from ._format import (
 log = logging.getLogger("sessiontrail")
 
 FSYNC_POLICIES = ("never", "session", "always")
+WRITE_GROUP = 4 << 20  # bytes per write call
 
 
 @dataclass(frozen=True)
@@ -244,23 +245,34 @@ class Writer:
         }
 
     def _write_records(self, batch: list[bytes], extra: list[bytes]) -> bool:
-        """Write batch then extra, frame by frame, rotating when a file is full. A failed write
-        drops only the batch records not yet written; the file is then closed so nothing is
+        """Write batch then extra as frames, a few MiB per write call (each call releases the
+        GIL once), rotating between calls when a file is full. A failed write drops only the
+        batch records in frames not completely written; the file is then closed, so nothing is
         ever appended after a partial frame."""
-        written = 0
-        for chunk in _chunks(batch + extra, FRAME_TARGET):
+        frames = [(encode_frame(encode_payload(chunk)), len(chunk)) for chunk in _chunks(batch + extra, FRAME_TARGET)]
+        written_records = 0
+        i = 0
+        while i < len(frames):
             if self._fd is None and not self._open_file():
-                self._count_drop(max(0, len(batch) - written), "cannot open a file")
+                self._count_drop(max(0, len(batch) - written_records), "cannot open a file")
                 return False
-            frame = encode_frame(encode_payload(chunk))
-            try:
-                _write_all(self._fd, frame)  # type: ignore[arg-type]
-            except OSError as exc:
-                self._count_drop(max(0, len(batch) - written), f"cannot write {self._path}: {exc.strerror or exc}")
+            group_end, group_bytes = i, 0
+            while group_end < len(frames) and (group_end == i or group_bytes < WRITE_GROUP):
+                group_bytes += len(frames[group_end][0])
+                group_end += 1
+            data = b"".join(frame for frame, _ in frames[i:group_end])
+            done, error = _write_all(self._fd, data)  # type: ignore[arg-type]
+            for frame, count in frames[i:group_end]:
+                if done < len(frame):
+                    break
+                done -= len(frame)
+                written_records += count
+                self._file_bytes += len(frame)
+                i += 1
+            if i < group_end:  # the write failed part-way
+                self._count_drop(max(0, len(batch) - written_records), f"cannot write {self._path}: {error}")
                 self._close_file()
                 return False
-            written += len(chunk)
-            self._file_bytes += len(frame)
             if self._file_bytes >= self.config.rotate_bytes:
                 self._close_file()
         return True
@@ -301,11 +313,13 @@ class Writer:
         head += [pack_record(r | {"continued": True}) for r in self._open_session_records()] if self._seq else []
         data = encode_file_header() + b"".join(encode_frame(encode_payload(c)) for c in _chunks(head, FRAME_TARGET))
         try:
-            _write_all(fd, data)
+            done, error = _write_all(fd, data)
+            if error is not None:
+                raise OSError(error)
         except OSError as exc:
             os.close(fd)
             self._retry_at = now + 1.0
-            self._warn(f"cannot write {path}: {exc.strerror or exc}")
+            self._warn(f"cannot write {path}: {exc}")
             return False
         self._fd, self._path = fd, path
         self._file_bytes = len(data)
@@ -368,8 +382,16 @@ def _chunks(records: Iterable[bytes], target: int) -> Iterable[list[bytes]]:
         yield chunk
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes) -> tuple[int, str | None]:
+    """Write data; return how many bytes were written and the error that stopped it, if any."""
     view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    done = 0
+    while done < len(data):
+        try:
+            written = os.write(fd, view[done:])
+        except OSError as exc:
+            return done, exc.strerror or str(exc)
+        if written == 0:
+            return done, "nothing written"
+        done += written
+    return done, None

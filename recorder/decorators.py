@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from . import _clock, _state
 from ._context import current_session_var, current_span_var, parent_span_of
 from ._format import REC_SPAN_END, REC_SPAN_START
-from ._lifecycle import install as _install_lifecycle
 from ._session import EndState, ErrorEvent, Session, mark_recorded, new_id
 
 F = TypeVar("F")
@@ -357,8 +356,6 @@ def _make_decorator(kind: str) -> Callable[..., Any]:
             return functools.partial(decorator, name=name, tags=tags, **attrs)
         if isinstance(wrapped, str):  # @operation("name")
             return functools.partial(decorator, name=wrapped, tags=tags, **attrs)
-        _state.ensure_configured()
-        _install_lifecycle()
         span_name = name or getattr(wrapped, "__qualname__", None) or repr(wrapped)
         span_attrs = {k: v for k, v in attrs.items() if v is not None}
         if tags:
