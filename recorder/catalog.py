@@ -44,6 +44,16 @@ def _str(value: Any, default: str = "") -> str:
     return value if isinstance(value, str) else default
 
 
+def _add(table: dict[str, list], key: str, calls: int, tokens: int, cost: float | None) -> None:
+    entry = table.get(key)
+    if entry is None:
+        entry = table[key] = [0, 0, None]
+    entry[0] += calls
+    entry[1] += tokens
+    if cost is not None:
+        entry[2] = (entry[2] or 0.0) + cost
+
+
 def iso(ns: int | None) -> str | None:
     """ISO-8601 UTC with microseconds and a Z, or None."""
     if ns is None:
@@ -104,7 +114,10 @@ class SessionInfo:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float | None = None
-    models: dict[str, int] = field(default_factory=dict)
+    # name -> [calls, tokens, cost or None]: LLM calls per model; for agents, the agent's spans
+    # and the tokens and cost of the LLM calls made under them.
+    models: dict[str, list] = field(default_factory=dict)
+    agents: dict[str, list] = field(default_factory=dict)
 
     def status(self, now_ns: int | None = None) -> str:
         if self.end_state is not None:
@@ -177,22 +190,41 @@ class SessionInfo:
             self.error_count += 1
         elif kind == "llm":
             self.llm_calls += 1
+            tokens = (_int(attrs.get("prompt_tokens")) or 0) + (_int(attrs.get("completion_tokens")) or 0)
             self.prompt_tokens += _int(attrs.get("prompt_tokens")) or 0
             self.completion_tokens += _int(attrs.get("completion_tokens")) or 0
+            cost = _num(attrs.get("cost"))
             model = attrs.get("model")
-            if isinstance(model, str):
-                self.models[model] = self.models.get(model, 0) + 1
+            _add(self.models, model if isinstance(model, str) else "(unknown model)", 1, tokens, cost)
+            agent = self._agent_of(node)
+            if agent is not None:
+                _add(self.agents, agent, 0, tokens, cost)
         elif kind == "tool":
             self.tool_calls += 1
+        elif kind == "agent":
+            _add(self.agents, node.name, 1, 0, None)
         cost = _num(attrs.get("cost")) if kind in ("llm", "tool") else None
         if cost is not None:
             self.cost = (self.cost or 0.0) + cost
+
+    def _agent_of(self, node: Node) -> str | None:
+        """The name of the nearest agent span above node, if any."""
+        parent = node.parent
+        for _ in range(64):
+            above = self.nodes.get(parent) if parent is not None else None
+            if above is None:
+                return None
+            if above.kind == "agent":
+                return above.name
+            parent = above.parent
+        return None
 
     def _recount(self) -> None:
         self.event_count = self.error_count = self.llm_calls = self.tool_calls = 0
         self.prompt_tokens = self.completion_tokens = 0
         self.cost = None
         self.models = {}
+        self.agents = {}
         for node in self.nodes.values():
             self._count(node)
 

@@ -348,6 +348,12 @@ def _methods(cls: type) -> Iterable[tuple[str, Callable[..., Any]]]:
 # ---------------------------------------------------------------------------- decorators
 
 
+def _default_name(wrapped: Any) -> str:
+    """The qualified name without the ``<locals>`` of enclosing functions: ``Planner.plan``."""
+    qualname = getattr(wrapped, "__qualname__", None) or getattr(wrapped, "__name__", None) or repr(wrapped)
+    return qualname.rsplit("<locals>.", 1)[-1]
+
+
 def _make_decorator(kind: str) -> Callable[..., Any]:
     def decorator(
         wrapped: Any = None, *, name: str | None = None, tags: Iterable[str] | None = None, **attrs: Any
@@ -356,7 +362,7 @@ def _make_decorator(kind: str) -> Callable[..., Any]:
             return functools.partial(decorator, name=name, tags=tags, **attrs)
         if isinstance(wrapped, str):  # @operation("name")
             return functools.partial(decorator, name=wrapped, tags=tags, **attrs)
-        span_name = name or getattr(wrapped, "__qualname__", None) or repr(wrapped)
+        span_name = name or _default_name(wrapped)
         span_attrs = {k: v for k, v in attrs.items() if v is not None}
         if tags:
             span_attrs["tags"] = list(tags)
@@ -376,7 +382,7 @@ def session(wrapped: Any = None, *, name: str | None = None, tags: Iterable[str]
         return functools.partial(session, name=name, tags=tags)
     if isinstance(wrapped, str):
         return functools.partial(session, name=wrapped, tags=tags)
-    return _wrap(wrapped, _session_opener(name or wrapped.__qualname__, tags))
+    return _wrap(wrapped, _session_opener(name or _default_name(wrapped), tags))
 
 
 agent = _make_decorator("agent")

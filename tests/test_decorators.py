@@ -48,10 +48,10 @@ def test_nested_spans_with_inputs_outputs_and_cost(rec, folder):
     rec.flush()
     info = only_session(folder)
     assert tree(info) == [
-        (0, "workflow", "test_nested_spans_with_inputs_outputs_and_cost.<locals>.pipeline", "ok"),
+        (0, "workflow", "pipeline", "ok"),
         (1, "operation", "research-step", "ok"),
-        (2, "tool", "test_nested_spans_with_inputs_outputs_and_cost.<locals>.search", "ok"),
-        (2, "task", "test_nested_spans_with_inputs_outputs_and_cost.<locals>.summarise", "ok"),
+        (2, "tool", "search", "ok"),
+        (2, "task", "summarise", "ok"),
     ]
     search_node = next(n for n in info.nodes.values() if n.kind == "tool")
     assert search_node.attrs["input"] == {"args": ["cats"], "kwargs": {"limit": 2}}
@@ -76,8 +76,8 @@ def test_an_exception_fails_every_span_it_crosses_and_is_recorded_once(rec, fold
     rec.flush()
     info = only_session(folder)
     assert tree(info) == [
-        (0, "operation", "test_an_exception_fails_every_span_it_crosses_and_is_recorded_once.<locals>.outer", "error"),
-        (1, "tool", "test_an_exception_fails_every_span_it_crosses_and_is_recorded_once.<locals>.flaky", "error"),
+        (0, "operation", "outer", "error"),
+        (1, "tool", "flaky", "error"),
         (2, "error", "ConnectionError", "error"),
     ]
     assert info.error_count == 1 and info.end_state == "Fail"
@@ -100,8 +100,8 @@ def test_session_decorator_success_and_failure(rec, folder):
     rec.flush()
     catalog, _ = load(folder)
     by_name = {s.name: s for s in catalog.sessions.values()}
-    assert by_name["test_session_decorator_success_and_failure.<locals>.good"].end_state == "Success"
-    assert by_name["test_session_decorator_success_and_failure.<locals>.good"].tags == ["batch"]
+    assert by_name["good"].end_state == "Success"
+    assert by_name["good"].tags == ["batch"]
     failed = by_name["bad-run"]
     assert failed.end_state == "Fail" and failed.reason == "ValueError: bad input"
     assert [n.kind for n in failed.nodes.values()] == ["error"]
@@ -242,11 +242,11 @@ def test_agent_class_instances_are_spans_and_context_does_not_leak(rec, folder):
     assert [(d, k, n) for d, k, n, _ in tree(info)] == [
         (0, "agent", "Researcher"),
         (1, "action", "init"),
-        (1, "operation", "test_agent_class_instances_are_spans_and_context_does_not_leak.<locals>.Researcher.research"),
+        (1, "operation", "Researcher.research"),
         (2, "action", "helper"),
         (0, "agent", "Researcher"),
         (1, "action", "init"),
-        (1, "operation", "test_agent_class_instances_are_spans_and_context_does_not_leak.<locals>.Researcher.research"),
+        (1, "operation", "Researcher.research"),
         (2, "action", "helper"),
         (0, "action", "outside"),
         (0, "action", "outside-again"),

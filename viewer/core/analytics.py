@@ -1,0 +1,143 @@
+"""Aggregates across sessions: totals, sessions over time by end state, durations, breakdowns."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from .store import SessionRow
+
+OUTCOMES = ("Success", "Fail", "Indeterminate", "running", "abandoned")
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One row of a by-tag / by-model / by-agent table."""
+
+    key: str
+    sessions: int
+    calls: int  # LLM calls for models, agent spans for agents, sessions for tags
+    failed: int  # sessions that ended Fail
+    tokens: int
+    cost: float | None
+
+
+@dataclass(frozen=True)
+class Analytics:
+    sessions: int
+    events: int
+    duration: float  # seconds, summed
+    tokens: int
+    cost: float | None
+    failed: int
+    ended: int
+    failure_rate: float | None  # failed / ended
+    llm_calls: int
+    tool_calls: int
+    errors: int
+    bin_edges: list[float] = field(default_factory=list)  # epoch seconds, len = bins + 1
+    over_time: dict[str, list[int]] = field(default_factory=dict)  # outcome -> count per bin
+    duration_edges: list[float] = field(default_factory=list)  # seconds, log-spaced
+    duration_counts: list[int] = field(default_factory=list)
+    by_tag: list[Breakdown] = field(default_factory=list)
+    by_model: list[Breakdown] = field(default_factory=list)
+    by_agent: list[Breakdown] = field(default_factory=list)
+
+
+def outcome(row: SessionRow) -> str:
+    return row.status_text if row.status_text in OUTCOMES else "Indeterminate"
+
+
+def compute(rows: Iterable[SessionRow], *, bins: int = 24, now_ns: int | None = None) -> Analytics:
+    rows = list(rows)
+    durations = [d for d in (r.duration(now_ns) for r in rows) if d is not None]
+    costs = [r.cost for r in rows if r.cost is not None]
+    ended = [r for r in rows if r.end_state is not None]
+    failed = sum(1 for r in ended if r.end_state == "Fail")
+    edges, over_time = _over_time(rows, bins)
+    d_edges, d_counts = _durations(durations)
+    return Analytics(
+        sessions=len(rows),
+        events=sum(r.event_count for r in rows),
+        duration=sum(durations),
+        tokens=sum(r.tokens for r in rows),
+        cost=sum(costs) if costs else None,
+        failed=failed,
+        ended=len(ended),
+        failure_rate=failed / len(ended) if ended else None,
+        llm_calls=sum(r.llm_calls for r in rows),
+        tool_calls=sum(r.tool_calls for r in rows),
+        errors=sum(r.error_count for r in rows),
+        bin_edges=edges,
+        over_time=over_time,
+        duration_edges=d_edges,
+        duration_counts=d_counts,
+        by_tag=_by_tag(rows),
+        by_model=_by_pairs(rows, lambda r: r.models),
+        by_agent=_by_pairs(rows, lambda r: r.agents),
+    )
+
+
+def _over_time(rows: list[SessionRow], bins: int) -> tuple[list[float], dict[str, list[int]]]:
+    starts = [r.start / 1e9 for r in rows if r.start is not None]
+    if not starts:
+        return [], {}
+    lo, hi = min(starts), max(starts)
+    if hi - lo < 1:
+        lo, hi = lo - 0.5, hi + 0.5
+    width = (hi - lo) / bins
+    edges = [lo + i * width for i in range(bins + 1)]
+    counts = {name: [0] * bins for name in OUTCOMES}
+    for row in rows:
+        if row.start is None:
+            continue
+        i = min(bins - 1, int((row.start / 1e9 - lo) / width))
+        counts[outcome(row)][i] += 1
+    return edges, counts
+
+
+def _durations(durations: list[float]) -> tuple[list[float], list[int]]:
+    """A histogram on log-spaced bins (durations span milliseconds to hours)."""
+    if not durations:
+        return [], []
+    lo = max(min(durations), 1e-3)
+    hi = max(max(durations), lo * 10)
+    lo_exp, hi_exp = math.floor(math.log10(lo) * 2) / 2, math.ceil(math.log10(hi) * 2) / 2
+    steps = max(1, round((hi_exp - lo_exp) * 2))
+    edges = [10 ** (lo_exp + i / 2) for i in range(steps + 1)]
+    counts = [0] * steps
+    for d in durations:
+        d = max(d, edges[0])
+        i = min(steps - 1, int((math.log10(d) - lo_exp) * 2))
+        counts[max(0, i)] += 1
+    return edges, counts
+
+
+def _by_tag(rows: list[SessionRow]) -> list[Breakdown]:
+    acc: dict[str, list] = {}
+    for row in rows:
+        for tag in row.tags:
+            a = acc.setdefault(tag, [0, 0, 0, 0, None])
+            a[0] += 1
+            a[1] += 1
+            a[2] += row.end_state == "Fail"
+            a[3] += row.tokens
+            if row.cost is not None:
+                a[4] = (a[4] or 0.0) + row.cost
+    return sorted((Breakdown(k, *v) for k, v in acc.items()), key=lambda b: (-b.sessions, b.key))
+
+
+def _by_pairs(rows: list[SessionRow], entries: Callable[[SessionRow], Iterable[tuple]]) -> list[Breakdown]:
+    """Breakdown by the (name, calls, tokens, cost) entries each row carries (models or agents)."""
+    acc: dict[str, list] = {}
+    for row in rows:
+        for key, calls, tokens, cost in entries(row):
+            a = acc.setdefault(key, [0, 0, 0, 0, None])
+            a[0] += 1
+            a[1] += calls
+            a[2] += row.end_state == "Fail"
+            a[3] += tokens
+            if cost is not None:
+                a[4] = (a[4] or 0.0) + cost
+    return sorted((Breakdown(k, *v) for k, v in acc.items()), key=lambda b: (-b.calls, -b.sessions, b.key))

@@ -1,0 +1,59 @@
+"""Which sessions the list shows: free text, tags (any or all), status / end state, time range."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .store import SessionRow
+
+# Values of SessionFilter.states: the statuses of sessions not ended, and the end states.
+STATE_CHOICES = ("running", "abandoned", "Success", "Fail", "Indeterminate")
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    text: str = ""
+    tags: frozenset[str] = field(default_factory=frozenset)
+    match_all_tags: bool = False
+    states: frozenset[str] = field(default_factory=frozenset)  # empty: every state
+    since_ns: int | None = None  # sessions that started at or after
+    until_ns: int | None = None  # and at or before
+
+    @property
+    def active(self) -> bool:
+        return bool(self.text.strip() or self.tags or self.states or self.since_ns or self.until_ns)
+
+    def matches(self, row: SessionRow) -> bool:
+        if self.tags:
+            have = set(row.tags)
+            if self.match_all_tags and not self.tags <= have:
+                return False
+            if not self.match_all_tags and not self.tags & have:
+                return False
+        if self.states and row.status_text not in self.states:
+            return False
+        if self.since_ns is not None and (row.start is None or row.start < self.since_ns):
+            return False
+        if self.until_ns is not None and (row.start is None or row.start > self.until_ns):
+            return False
+        needle = self.text.strip().lower()
+        if needle:
+            haystack = " ".join(
+                (row.id, row.name, " ".join(row.tags), row.status_text, row.reason or "", row.hostname or "", " ".join(m[0] for m in row.models))
+            ).lower()
+            if not all(word in haystack for word in needle.split()):
+                return False
+        return True
+
+    def apply(self, rows: Iterable[SessionRow]) -> list[SessionRow]:
+        return [row for row in rows if self.matches(row)]
+
+
+def all_tags(rows: Iterable[SessionRow]) -> list[tuple[str, int]]:
+    """Every tag in use with the number of sessions carrying it, most used first."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        for tag in row.tags:
+            counts[tag] = counts.get(tag, 0) + 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))

@@ -1,0 +1,155 @@
+"""SessionStore: a folder's sessions, kept current by polling the incremental reader.
+
+Qt-free. The viewer's worker thread owns one store; the GUI thread only ever sees the
+immutable ``SessionRow`` and ``Trace`` values it produces.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recorder.catalog import ABANDONED, ENDED, RUNNING, Catalog, SessionInfo
+from recorder.reader import FolderReader, Problem
+
+from .trace import Trace, build_trace
+
+STATUSES = (RUNNING, ENDED, ABANDONED)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """What the session list, filters and analytics need of one session, frozen in time."""
+
+    id: str
+    name: str
+    tags: tuple[str, ...]
+    start: int | None  # ns
+    end: int | None  # ns, None while not ended
+    last_seen: int  # ns
+    status: str  # running | ended | abandoned
+    end_state: str | None
+    reason: str | None
+    event_count: int
+    error_count: int
+    llm_calls: int
+    tool_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float | None
+    dropped: int
+    hostname: str | None
+    pid: int | None
+    files: tuple[str, ...]
+    models: tuple[tuple[str, int, int, float | None], ...]  # name, calls, tokens, cost
+    agents: tuple[tuple[str, int, int, float | None], ...]  # name, spans, tokens, cost
+    heartbeat_interval: float
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def status_text(self) -> str:
+        """``running``, ``abandoned``, or the end state of an ended session."""
+        return (self.end_state or "ended") if self.status == ENDED else self.status
+
+    def duration(self, now_ns: int | None = None) -> float | None:
+        """Seconds; a running session's duration grows with now."""
+        if self.start is None:
+            return None
+        if self.end is not None:
+            end = self.end
+        elif self.status == RUNNING:
+            end = time.time_ns() if now_ns is None else now_ns
+        else:
+            end = self.last_seen
+        return max(0, end - self.start) / 1e9
+
+    @classmethod
+    def of(cls, session: SessionInfo, now_ns: int) -> SessionRow:
+        return cls(
+            id=session.id,
+            name=session.name,
+            tags=tuple(session.tags),
+            start=session.start,
+            end=session.end,
+            last_seen=session.last_seen,
+            status=session.status(now_ns),
+            end_state=session.end_state,
+            reason=session.reason,
+            event_count=session.event_count,
+            error_count=session.error_count,
+            llm_calls=session.llm_calls,
+            tool_calls=session.tool_calls,
+            prompt_tokens=session.prompt_tokens,
+            completion_tokens=session.completion_tokens,
+            cost=session.cost,
+            dropped=session.dropped,
+            hostname=session.hostname,
+            pid=session.pid,
+            files=tuple(str(p) for p in session.files),
+            models=tuple((k, *v) for k, v in sorted(session.models.items())),
+            agents=tuple((k, *v) for k, v in sorted(session.agents.items())),
+            heartbeat_interval=session.heartbeat_interval,
+        )
+
+
+@dataclass(frozen=True)
+class StoreUpdate:
+    """What changed in one poll."""
+
+    rows: tuple[SessionRow, ...]  # new or changed sessions
+    removed: tuple[str, ...]  # ids of sessions that are gone
+    problems: tuple[Problem, ...]  # all current problems (not only new ones)
+    records: int  # records read in this poll
+    full: bool  # rows holds every session (first load or a reset)
+
+
+class SessionStore:
+    """Reads a set of folders/files incrementally into a Catalog."""
+
+    def __init__(self, paths: Iterable[str | Path]) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.reader = FolderReader(self.paths)
+        self.catalog = Catalog()
+        self._status: dict[str, str] = {}
+        self._polled = False
+        self._missing: list[Problem] = []
+
+    def poll(self) -> StoreUpdate:
+        """Read what is new; report changed sessions, including status changes with time."""
+        batch = self.reader.poll()
+        self._missing = [p for p in batch.problems if p.kind == "missing"] or (
+            self._missing if any(not p.exists() for p in self.paths) else []
+        )
+        changed = self.catalog.apply(batch)
+        now = time.time_ns()
+        for sid, session in self.catalog.sessions.items():
+            status = session.status(now)
+            if self._status.get(sid) != status:
+                changed.add(sid)
+                self._status[sid] = status
+        removed = tuple(sid for sid in changed if sid not in self.catalog.sessions)
+        for sid in removed:
+            self._status.pop(sid, None)
+        full = not self._polled
+        self._polled = True
+        ids = self.catalog.sessions.keys() if full else (changed - set(removed))
+        rows = tuple(SessionRow.of(self.catalog.sessions[sid], now) for sid in ids)
+        return StoreUpdate(rows, removed, self.problems(), batch.record_count, full)
+
+    def problems(self) -> tuple[Problem, ...]:
+        found = [p for state in self.reader.files.values() for p in state.problems]
+        return tuple(self._missing + found)
+
+    def trace(self, session_id: str) -> Trace | None:
+        session = self.catalog.sessions.get(session_id)
+        return None if session is None else build_trace(session)
+
+    def host_info(self, session_id: str) -> dict[str, Any] | None:
+        session = self.catalog.sessions.get(session_id)
+        return None if session is None else self.catalog.host_info(session)
