@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,15 +101,18 @@ class FolderReader:
         self.files: dict[Path, FileState] = {}
         self._missing_reported: set[Path] = set()
 
-    def poll(self, *, final: bool = False) -> Batch:
+    def poll(self, *, final: bool = False, progress: Callable[[int, int], None] | None = None) -> Batch:
         """Read what is new. An unfinished tail is reported as torn once the file has not been
-        modified for ``settle_seconds``, or at once with ``final=True``."""
+        modified for ``settle_seconds``, or at once with ``final=True``. ``progress(done, total)``
+        is called as files are read."""
         batch = Batch()
         found = dict(self._discover(batch))
         for path in [p for p in self.files if p not in found]:
             del self.files[path]
             batch.removed.append(path)
-        for path, st in found.items():
+        for done, (path, st) in enumerate(found.items()):
+            if progress is not None and done % 50 == 0:
+                progress(done, len(found))
             state = self.files.get(path)
             identity = (st.st_dev, st.st_ino)
             if state is not None and (state.identity != identity or st.st_size < state.offset):

@@ -17,7 +17,7 @@ class Breakdown:
 
     key: str
     sessions: int
-    calls: int  # LLM calls for models, agent spans for agents, sessions for tags
+    calls: int  # LLM calls for models and tags, agent spans for agents
     failed: int  # sessions that ended Fail
     tokens: int
     cost: float | None
@@ -120,7 +120,7 @@ def _by_tag(rows: list[SessionRow]) -> list[Breakdown]:
         for tag in row.tags:
             a = acc.setdefault(tag, [0, 0, 0, 0, None])
             a[0] += 1
-            a[1] += 1
+            a[1] += row.llm_calls
             a[2] += row.end_state == "Fail"
             a[3] += row.tokens
             if row.cost is not None:

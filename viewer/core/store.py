@@ -7,7 +7,7 @@ immutable ``SessionRow`` and ``Trace`` values it produces.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,9 +120,9 @@ class SessionStore:
         self._polled = False
         self._missing: list[Problem] = []
 
-    def poll(self) -> StoreUpdate:
+    def poll(self, progress: Callable[[int, int], None] | None = None) -> StoreUpdate:
         """Read what is new; report changed sessions, including status changes with time."""
-        batch = self.reader.poll()
+        batch = self.reader.poll(progress=progress)
         self._missing = [p for p in batch.problems if p.kind == "missing"] or (
             self._missing if any(not p.exists() for p in self.paths) else []
         )
@@ -141,6 +141,10 @@ class SessionStore:
         ids = self.catalog.sessions.keys() if full else (changed - set(removed))
         rows = tuple(SessionRow.of(self.catalog.sessions[sid], now) for sid in ids)
         return StoreUpdate(rows, removed, self.problems(), batch.record_count, full)
+
+    def rows(self) -> list[SessionRow]:
+        now = time.time_ns()
+        return [SessionRow.of(session, now) for session in self.catalog.sessions.values()]
 
     def problems(self) -> tuple[Problem, ...]:
         found = [p for state in self.reader.files.values() for p in state.problems]

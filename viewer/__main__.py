@@ -1,0 +1,7 @@
+"""``python -m viewer [PATH...]``."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())

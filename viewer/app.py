@@ -1,0 +1,85 @@
+"""Starting the viewer: ``sessiontrail view [PATH...]`` and ``python -m viewer [PATH...]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+VIEWS = ("timeline", "tree", "details", "analytics")
+
+
+def _wait(signal, timeout_ms: int) -> bool:  # noqa: ANN001
+    """Run the event loop until signal fires or timeout; True if it fired."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    fired = []
+    signal.connect(lambda *a: (fired.append(True), loop.quit()))
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    return bool(fired)
+
+
+def run(paths: Sequence[str | Path], *, screenshot: Path | None = None, session: str | None = None, view: str | None = None) -> int:
+    """Open the window on paths; with screenshot, render it to a PNG after loading and exit."""
+    if screenshot is not None and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("sessiontrail")
+    app.setOrganizationName("sessiontrail")
+    window = MainWindow([Path(p) for p in paths])
+    window.resize(1680, 1020)
+    window.show()
+    if screenshot is None:
+        return app.exec()
+    if not window.loaded:
+        _wait(window.loadFinished, 60_000)
+    rows = window.session_list.visible_rows()
+    target = None
+    if session:
+        target = next((r for r in rows if r.id.startswith(session)), None)
+        if target is None:
+            print(f"sessiontrail: no session with id {session!r}", file=sys.stderr)
+            return 2
+    elif rows:
+        target = max(rows, key=lambda r: r.event_count)
+    if target is not None:
+        window.session_list.select(target.id)
+        if window.trace is None or window.trace.session_id != target.id:
+            _wait(window.traceShown, 30_000)
+        trace = window.trace
+        if trace is not None and len(trace):
+            llm = next((n.row for n in trace.nodes if n.kind == "llm"), 0)
+            window.select_node(llm)
+    if view:
+        window.show_view(view)
+    _wait(window.analyticsShown, 1500)
+    for _ in range(5):
+        app.processEvents()
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    ok = window.grab().save(str(screenshot))
+    window.close()
+    if not ok:
+        print(f"sessiontrail: could not write {screenshot}", file=sys.stderr)
+        return 1
+    print(f"wrote {screenshot}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from recorder import default_directory
+
+    parser = argparse.ArgumentParser(prog="python -m viewer", description="Open the sessiontrail viewer on folders or files.")
+    parser.add_argument("paths", nargs="*", type=Path, help="folders or .trail files (default: the recording folder)")
+    parser.add_argument("--screenshot", type=Path, help="render the window offscreen to this PNG after loading, then exit")
+    parser.add_argument("--session", help="the session to select (an id or a prefix)")
+    parser.add_argument("--view", choices=VIEWS, help="the view to show")
+    args = parser.parse_args(argv)
+    return run(args.paths or [default_directory()], screenshot=args.screenshot, session=args.session, view=args.view)

@@ -1,0 +1,194 @@
+"""The session list: a table model of SessionRows and a proxy that applies a SessionFilter."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QColor
+
+from ..core.filters import SessionFilter
+from ..core.store import SessionRow, StoreUpdate
+from ..style import STATUS_COLORS, elide, format_cost, format_duration, plain_tooltip
+
+SORT_ROLE = Qt.ItemDataRole.UserRole
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+
+COLUMNS = ("Name", "Status", "Started", "Duration", "Tags", "Events", "LLM", "Tools", "Errors", "Tokens", "Cost")
+NUMERIC = {"Duration", "Events", "LLM", "Tools", "Errors", "Tokens", "Cost"}
+TAGS_COLUMN = COLUMNS.index("Tags")
+DURATION_COLUMN = COLUMNS.index("Duration")
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class SessionTableModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self._rows: list[SessionRow] = []
+        self._index: dict[str, int] = {}
+
+    # -------------------------------------------------------------- updates
+    def apply(self, update: StoreUpdate) -> None:
+        """Fold a StoreUpdate in: insert, change and remove rows with the proper signals."""
+        if update.full:
+            self.beginResetModel()
+            self._rows = list(update.rows)
+            self._index = {row.id: i for i, row in enumerate(self._rows)}
+            self.endResetModel()
+            return
+        if update.removed:
+            for sid in update.removed:
+                i = self._index.get(sid)
+                if i is None:
+                    continue
+                self.beginRemoveRows(QModelIndex(), i, i)
+                del self._rows[i]
+                self._index = {row.id: j for j, row in enumerate(self._rows)}
+                self.endRemoveRows()
+        new = []
+        for row in update.rows:
+            i = self._index.get(row.id)
+            if i is None:
+                new.append(row)
+            else:
+                self._rows[i] = row
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(COLUMNS) - 1))
+        if new:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for row in new:
+                self._index[row.id] = len(self._rows)
+                self._rows.append(row)
+            self.endInsertRows()
+
+    def tick(self) -> None:
+        """Running sessions' durations grow: repaint that column for them."""
+        for i, row in enumerate(self._rows):
+            if row.status == "running":
+                idx = self.index(i, DURATION_COLUMN)
+                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DisplayRole, SORT_ROLE])
+
+    def rows(self) -> list[SessionRow]:
+        return list(self._rows)
+
+    def row_for(self, session_id: str) -> int | None:
+        return self._index.get(session_id)
+
+    # -------------------------------------------------------------- Qt API
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section]
+            if role == Qt.ItemDataRole.TextAlignmentRole and COLUMNS[section] in NUMERIC:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(row, column)
+        if role == SORT_ROLE:
+            return _sort_key(row, column)
+        if role == ROW_ROLE:
+            return row
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and column == "Status":
+            return QColor(STATUS_COLORS.get(row.status_text, "#444444"))
+        if role == Qt.ItemDataRole.ForegroundRole and column == "Errors" and row.error_count:
+            return QColor(STATUS_COLORS["Fail"])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == "Status" and row.reason:
+                return plain_tooltip(f"{row.status_text}: {elide(row.reason)}")
+            if column == "Name":
+                return plain_tooltip(f"{row.name}\n{row.id}")
+            if column == "Started" and row.start is not None:
+                return datetime.fromtimestamp(row.start / 1e9).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        return None
+
+
+def _display(row: SessionRow, column: str) -> str:
+    if column == "Name":
+        return row.name
+    if column == "Status":
+        return ("● " if row.status == "running" else "") + row.status_text
+    if column == "Started":
+        return "-" if row.start is None else datetime.fromtimestamp(row.start / 1e9).strftime("%m-%d %H:%M:%S")
+    if column == "Duration":
+        return format_duration(row.duration())
+    if column == "Tags":
+        return ", ".join(row.tags)
+    if column == "Events":
+        return f"{row.event_count:,}"
+    if column == "LLM":
+        return f"{row.llm_calls:,}"
+    if column == "Tools":
+        return f"{row.tool_calls:,}"
+    if column == "Errors":
+        return f"{row.error_count:,}"
+    if column == "Tokens":
+        return f"{row.tokens:,}"
+    if column == "Cost":
+        return format_cost(row.cost)
+    return ""
+
+
+def _sort_key(row: SessionRow, column: str):  # noqa: ANN202
+    """Numbers sort as numbers; missing values sort first."""
+    if column == "Name":
+        return row.name.lower()
+    if column == "Status":
+        return row.status_text
+    if column == "Started":
+        return float(row.start or 0)
+    if column == "Duration":
+        return row.duration(time.time_ns()) or 0.0
+    if column == "Tags":
+        return ",".join(row.tags)
+    return float(
+        {
+            "Events": row.event_count,
+            "LLM": row.llm_calls,
+            "Tools": row.tool_calls,
+            "Errors": row.error_count,
+            "Tokens": row.tokens,
+            "Cost": row.cost if row.cost is not None else -1.0,
+        }[column]
+    )
+
+
+class SessionFilterProxy(QSortFilterProxyModel):
+    """Sorts by SORT_ROLE and shows the rows a SessionFilter accepts."""
+
+    def __init__(self, parent=None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self._filter = SessionFilter()
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+
+    @property
+    def session_filter(self) -> SessionFilter:
+        return self._filter
+
+    def set_filter(self, session_filter: SessionFilter) -> None:
+        self.beginFilterChange()
+        self._filter = session_filter
+        self.endFilterChange()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        row = self.sourceModel().index(source_row, 0, source_parent).data(ROW_ROLE)
+        return row is not None and self._filter.matches(row)
+
+    def visible_rows(self) -> list[SessionRow]:
+        return [self.index(i, 0).data(ROW_ROLE) for i in range(self.rowCount())]

@@ -1,0 +1,73 @@
+"""Colours and number formats shared by every view, so a kind or a status looks the same everywhere."""
+
+from __future__ import annotations
+
+import html
+
+# Kinds of spans and events (Okabe-Ito-like hues: distinguishable, also for colour-blind eyes).
+KIND_COLORS = {
+    "agent": "#7b4fd6",
+    "workflow": "#455a64",
+    "operation": "#1f78d1",
+    "task": "#13a3a3",
+    "tool": "#e69f00",
+    "llm": "#2ca02c",
+    "error": "#d62728",
+    "action": "#7f7f7f",
+    "guardrail": "#a6611a",
+    "other": "#a0a0a0",
+}
+
+STATUS_COLORS = {
+    "Success": "#1e8c3a",
+    "Fail": "#c62828",
+    "Indeterminate": "#b26a00",
+    "running": "#1565c0",
+    "abandoned": "#6d4c41",
+    "ended": "#444444",
+}
+
+OUTCOME_COLORS = {
+    "Success": "#43a047",
+    "Fail": "#e53935",
+    "Indeterminate": "#fb8c00",
+    "running": "#1e88e5",
+    "abandoned": "#8d6e63",
+}
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def format_cost(cost: float | None) -> str:
+    if cost is None:
+        return "-"
+    if cost < 0.01:
+        return f"${cost:.4f}"
+    return f"${cost:,.2f}"
+
+
+def plain_tooltip(text: str) -> str:
+    """A tooltip that shows text literally: Qt would otherwise guess rich text from tags."""
+    return "<p style='white-space:pre-wrap'>" + html.escape(text) + "</p>"
+
+
+MAX_SHOWN_CHARS = 2000
+
+
+def elide(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """Huge strings from files are shortened in views (the full value stays in the file)."""
+    return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit:,} more characters]"

@@ -1,0 +1,59 @@
+"""Folder watching: watchdog events become one Qt signal, nothing else.
+
+Events are hints (inotify coalesces appends, FSEvents can miss them); the worker also polls
+file sizes on a timer, so a missed event only delays an update until the next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+log = logging.getLogger("sessiontrail.viewer")
+
+
+class FolderWatcher(QObject):
+    """Emits ``changed`` (from watchdog's thread; Qt queues it) when anything under the paths changes."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._observer = None
+
+    def watch(self, paths: Iterable[Path]) -> None:
+        self.stop()
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:  # polling alone still works
+            return
+        signal = self.changed
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event) -> None:  # noqa: ANN001
+                signal.emit()
+
+        observer = Observer()
+        handler = Handler()
+        folders = {p if p.is_dir() else p.parent for p in paths}
+        for folder in folders:
+            try:
+                observer.schedule(handler, str(folder), recursive=True)
+            except (OSError, ValueError) as exc:
+                log.info("not watching %s (%s); polling only", folder, exc)
+        try:
+            observer.start()
+        except (OSError, RuntimeError) as exc:
+            log.info("folder watching unavailable (%s); polling only", exc)
+            return
+        self._observer = observer
+
+    def stop(self) -> None:
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=2)

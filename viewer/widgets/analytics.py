@@ -1,0 +1,210 @@
+"""Analytics across the sessions that pass the current filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+
+from ..core.analytics import OUTCOMES, Analytics, Breakdown
+from ..style import OUTCOME_COLORS, format_cost, format_duration
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class BreakdownModel(QAbstractTableModel):
+    """Rows of a by-tag / by-model / by-agent breakdown."""
+
+    def __init__(self, key_title: str, calls_title: str, parent=None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.headers = (key_title, "Sessions", calls_title, "Failed", "Tokens", "Cost")
+        self.items: list[Breakdown] = []
+
+    def set_items(self, items: list[Breakdown]) -> None:
+        self.beginResetModel()
+        self.items = list(items)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.headers[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
+        if not index.isValid():
+            return None
+        b = self.items[index.row()]
+        values = (b.key, f"{b.sessions:,}", f"{b.calls:,}", f"{b.failed:,}", f"{b.tokens:,}", format_cost(b.cost))
+        if role == Qt.ItemDataRole.DisplayRole:
+            return values[index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class DateAxis(pg.AxisItem):
+    def tickStrings(self, values, scale, spacing):  # noqa: ANN001, ANN201
+        if spacing >= 86400:
+            fmt = "%b %d"
+        elif spacing >= 3600:
+            fmt = "%b %d %H:%M"
+        elif spacing >= 60:
+            fmt = "%H:%M"
+        else:
+            fmt = "%H:%M:%S"
+        out = []
+        for v in values:
+            try:
+                out.append(datetime.fromtimestamp(v).strftime(fmt))
+            except (OverflowError, OSError, ValueError):
+                out.append("")
+        return out
+
+
+class DurationAxis(pg.AxisItem):
+    """Ticks at log10(seconds), labelled as durations."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: ANN001, ANN201
+        return [format_duration(10**v) for v in values]
+
+
+def _stat(title: str) -> tuple[QWidget, QLabel]:
+    box = QWidget()
+    box.setObjectName("statCard")
+    box.setStyleSheet("#statCard { background: #f4f6f8; border-radius: 6px; }")
+    value = QLabel("-")
+    value.setTextFormat(Qt.TextFormat.PlainText)
+    font = value.font()
+    font.setPointSizeF(font.pointSizeF() * 1.6)
+    font.setBold(True)
+    value.setFont(font)
+    caption = QLabel(title)
+    caption.setStyleSheet("color: #555;")
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(10, 6, 10, 6)
+    layout.addWidget(value)
+    layout.addWidget(caption)
+    return box, value
+
+
+class AnalyticsWidget(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("analytics")
+        self.analytics: Analytics | None = None
+        self.stats: dict[str, QLabel] = {}
+        cards = QHBoxLayout()
+        for key, title in (
+            ("sessions", "sessions"),
+            ("events", "spans and events"),
+            ("duration", "total duration"),
+            ("tokens", "tokens"),
+            ("cost", "cost"),
+            ("failure", "failure rate"),
+        ):
+            box, label = _stat(title)
+            self.stats[key] = label
+            cards.addWidget(box)
+        self.scope = QLabel()
+        self.scope.setStyleSheet("color: #555;")
+
+        self.time_plot = pg.PlotWidget(background="w", axisItems={"bottom": DateAxis("bottom")})
+        self.time_plot.setObjectName("sessionsOverTime")
+        self.time_plot.setTitle("Sessions over time, by end state", color="#222")
+        self.time_plot.getPlotItem().setMenuEnabled(False)
+        self.time_plot.setMouseEnabled(x=True, y=False)
+        self.time_legend = self.time_plot.addLegend(offset=(-10, 5), labelTextColor="#222", brush="#ffffffd0")
+        self.duration_plot = pg.PlotWidget(background="w", axisItems={"bottom": DurationAxis("bottom")})
+        self.duration_plot.setObjectName("durationHistogram")
+        self.duration_plot.setTitle("Session durations", color="#222")
+        self.duration_plot.getPlotItem().setMenuEnabled(False)
+        self.duration_plot.setMouseEnabled(x=False, y=False)
+
+        self.by_tag = BreakdownModel("Tag", "LLM calls", self)
+        self.by_model = BreakdownModel("Model", "LLM calls", self)
+        self.by_agent = BreakdownModel("Agent", "Agent spans", self)
+        tables = QVBoxLayout()
+        for title, model, name in (("By tag", self.by_tag, "byTag"), ("By model", self.by_model, "byModel"), ("By agent", self.by_agent, "byAgent")):
+            view = QTableView()
+            view.setObjectName(name)
+            view.setModel(model)
+            view.verticalHeader().setVisible(False)
+            view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+            box = QGroupBox(title)
+            QVBoxLayout(box).addWidget(view)
+            tables.addWidget(box)
+
+        charts = QVBoxLayout()
+        charts.addWidget(self.time_plot, 3)
+        charts.addWidget(self.duration_plot, 2)
+        body = QGridLayout()
+        body.addLayout(charts, 0, 0)
+        body.addLayout(tables, 0, 1)
+        body.setColumnStretch(0, 1)
+        body.setColumnStretch(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(cards)
+        layout.addWidget(self.scope)
+        layout.addLayout(body, 1)
+
+    def show_analytics(self, analytics: Analytics, total_sessions: int) -> None:
+        self.analytics = analytics
+        a = analytics
+        s = self.stats
+        s["sessions"].setText(f"{a.sessions:,}")
+        s["events"].setText(f"{a.events:,}")
+        s["duration"].setText(format_duration(a.duration))
+        s["tokens"].setText(f"{a.tokens:,}")
+        s["cost"].setText(format_cost(a.cost))
+        s["failure"].setText("-" if a.failure_rate is None else f"{a.failure_rate:.0%} ({a.failed} of {a.ended})")
+        scope = "all sessions" if a.sessions == total_sessions else f"the {a.sessions:,} of {total_sessions:,} sessions that pass the filters"
+        self.scope.setText(f"Across {scope}: {a.llm_calls:,} LLM calls, {a.tool_calls:,} tool calls, {a.errors:,} errors.")
+        self._plot_over_time(a)
+        self._plot_durations(a)
+        self.by_tag.set_items(a.by_tag)
+        self.by_model.set_items(a.by_model)
+        self.by_agent.set_items(a.by_agent)
+
+    def _plot_over_time(self, a: Analytics) -> None:
+        plot = self.time_plot
+        plot.clear()
+        self.time_legend.clear()
+        if not a.bin_edges:
+            return
+        edges = np.array(a.bin_edges)
+        centers = (edges[:-1] + edges[1:]) / 2
+        width = (edges[1] - edges[0]) * 0.85
+        bottom = np.zeros(len(centers))
+        for outcome in OUTCOMES:
+            counts = np.array(a.over_time.get(outcome, []), dtype=float)
+            if not counts.any():
+                continue
+            bars = pg.BarGraphItem(x=centers, height=counts, y0=bottom, width=width, brush=OUTCOME_COLORS[outcome], pen=None)
+            plot.addItem(bars)
+            self.time_legend.addItem(bars, outcome)
+            bottom = bottom + counts
+        plot.setXRange(edges[0], edges[-1], padding=0.02)
+        plot.setYRange(0, max(bottom.max(), 1) * 1.15, padding=0)
+
+    def _plot_durations(self, a: Analytics) -> None:
+        plot = self.duration_plot
+        plot.clear()
+        if not a.duration_edges:
+            return
+        logs = np.log10(np.array(a.duration_edges))
+        centers = (logs[:-1] + logs[1:]) / 2
+        counts = np.array(a.duration_counts, dtype=float)
+        plot.addItem(pg.BarGraphItem(x=centers, height=counts, width=(logs[1] - logs[0]) * 0.9, brush="#5c6bc0", pen=None))
+        plot.setXRange(logs[0], logs[-1], padding=0.02)
+        plot.setYRange(0, max(counts.max(), 1) * 1.15, padding=0)
+        plot.setLabel("left", "sessions")

@@ -1,0 +1,155 @@
+"""The selected span or event: attributes as a collapsible JSON tree, an LLM call as a
+conversation, an error with its traceback. Everything from files is shown as plain text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QTreeView, QVBoxLayout, QWidget
+
+from ..core.trace import TraceNode
+from ..style import elide, format_cost, format_duration
+
+MAX_CHILDREN = 500  # items shown per list/map level of the JSON tree
+
+
+def json_model(value: Any, model: QStandardItemModel) -> None:
+    """Fill model with value as a two-column (key, value) tree."""
+    model.clear()
+    model.setHorizontalHeaderLabels(["Key", "Value"])
+    _add(model.invisibleRootItem(), value, depth=0)
+
+
+def _item(text: str) -> QStandardItem:
+    item = QStandardItem(text)
+    item.setEditable(False)
+    return item
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return f"<{len(value):,} bytes> " + value[:64].hex(" ")
+    return elide(str(value), 1000) if not isinstance(value, str) else elide(value, 1000)
+
+
+def _add(parent: QStandardItem, value: Any, depth: int) -> None:
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        parent.appendRow([_item(""), _item(_scalar(value))])
+        return
+    for i, (key, child) in enumerate(items):
+        if i >= MAX_CHILDREN:
+            parent.appendRow([_item("…"), _item(f"{len(items) - MAX_CHILDREN:,} more")])
+            break
+        key_item = _item(str(key) if not isinstance(key, int) else f"[{key}]")
+        if isinstance(child, (dict, list)) and child and depth < 40:
+            summary = f"{{{len(child)} keys}}" if isinstance(child, dict) else f"[{len(child)} items]"
+            parent.appendRow([key_item, _item(summary)])
+            _add(key_item, child, depth + 1)
+        else:
+            parent.appendRow([key_item, _item(_scalar(child) if not isinstance(child, (dict, list)) else ("{}" if isinstance(child, dict) else "[]"))])
+
+
+def conversation_text(node: TraceNode) -> str:
+    """An LLM call as plain text: each message with its role, then the completion."""
+    a = node.attrs
+    parts = []
+    prompt = a.get("prompt")
+    if isinstance(prompt, list):
+        for message in prompt:
+            if isinstance(message, dict):
+                parts.append(f"{str(message.get('role', 'message')).upper()}:\n{_content(message.get('content'))}")
+            else:
+                parts.append(_content(message))
+    elif prompt is not None:
+        parts.append(f"PROMPT:\n{_content(prompt)}")
+    completion = a.get("completion")
+    if isinstance(completion, dict):
+        completion = completion.get("content", completion)
+    tokens = f"{a.get('prompt_tokens') or 0:,} prompt + {a.get('completion_tokens') or 0:,} completion tokens"
+    cost = a.get("cost")
+    cost_text = format_cost(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else "cost unknown"
+    header = f"ASSISTANT ({a.get('model') or 'unknown model'}, {tokens}, {cost_text}, {format_duration(node.duration)}):"
+    parts.append(f"{header}\n{_content(completion) if completion is not None else '(no completion recorded)'}")
+    return elide("\n\n".join(parts), 200_000)
+
+
+def _content(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):  # content parts: [{"type": "text", "text": ...}, ...]
+        return "\n".join(str(p.get("text", p)) if isinstance(p, dict) else str(p) for p in value)
+    return str(value)
+
+
+class EventDetailWidget(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("eventDetail")
+        self.title = QLabel("Select a span or event.")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.tabs = QTabWidget()
+        self.text = QPlainTextEdit()
+        self.text.setObjectName("eventText")
+        self.text.setReadOnly(True)
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.text.setFont(mono)
+        self.attrs_model = QStandardItemModel(self)
+        self.attrs = QTreeView()
+        self.attrs.setObjectName("eventAttributes")
+        self.attrs.setModel(self.attrs_model)
+        self.attrs.setUniformRowHeights(True)
+        self.attrs.setAlternatingRowColors(True)
+        self.attrs.header().resizeSection(0, 180)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tabs, 1)
+        self.node: TraceNode | None = None
+        self.show_node(None)
+
+    def show_node(self, node: TraceNode | None) -> None:
+        self.node = node
+        self.tabs.clear()
+        if node is None:
+            self.title.setText("Select a span or event.")
+            self.summary.setText("")
+            self.attrs_model.clear()
+            return
+        self.title.setText(f"{node.kind}: {elide(node.name, 300)}")
+        duration = format_duration(node.duration) + (" so far (unfinished)" if node.open else "")
+        self.summary.setText(f"status {node.status} · duration {duration} · id {node.id:016x}")
+        json_model(node.attrs, self.attrs_model)
+        self.attrs.expandToDepth(1)
+        if node.kind == "llm":
+            self.text.setPlainText(conversation_text(node))
+            self.tabs.addTab(self.text, "Conversation")
+        elif node.kind == "error":
+            a = node.attrs
+            body = f"{a.get('exception_type') or a.get('error_type') or 'Error'}: {a.get('message') or a.get('details') or ''}"
+            if a.get("traceback"):
+                body += "\n\n" + str(a["traceback"])
+            self.text.setPlainText(elide(body, 200_000))
+            self.tabs.addTab(self.text, "Traceback")
+        self.tabs.addTab(self.attrs, "Attributes")
+        self.tabs.setCurrentIndex(0)

@@ -1,0 +1,216 @@
+"""The session list: a sortable table with search, tag, status and time filters."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.filters import STATE_CHOICES, SessionFilter, all_tags
+from ..core.store import SessionRow, StoreUpdate
+from ..models.session_table import COLUMNS, ROW_ROLE, TAGS_COLUMN, SessionFilterProxy, SessionTableModel
+from .tags import TagChipDelegate
+
+TIME_RANGES = (("Any time", None), ("Last hour", 3600), ("Last 24 hours", 86400), ("Last 7 days", 7 * 86400), ("Last 30 days", 30 * 86400))
+
+
+class SessionListWidget(QWidget):
+    sessionSelected = Signal(str)  # session id ("" when none)
+    filterChanged = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = SessionTableModel(self)
+        self.proxy = SessionFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.search = QLineEdit()
+        self.search.setObjectName("searchBox")
+        self.search.setPlaceholderText("Search name, id, tags, reason, model…")
+        self.search.setClearButtonEnabled(True)
+
+        self.tag_button = QToolButton()
+        self.tag_button.setObjectName("tagFilter")
+        self.tag_button.setText("Tags")
+        self.tag_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.tag_menu = QMenu(self.tag_button)
+        self.tag_button.setMenu(self.tag_menu)
+        self.match_all = QAction("Match all selected tags", self.tag_menu)
+        self.match_all.setCheckable(True)
+        self.match_all.toggled.connect(self._filters_changed)
+        self.tag_actions: dict[str, QAction] = {}
+
+        self.status_button = QToolButton()
+        self.status_button.setObjectName("statusFilter")
+        self.status_button.setText("Status")
+        self.status_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        status_menu = QMenu(self.status_button)
+        self.status_actions: dict[str, QAction] = {}
+        for state in STATE_CHOICES:
+            action = status_menu.addAction(state)
+            action.setCheckable(True)
+            action.toggled.connect(self._filters_changed)
+            self.status_actions[state] = action
+        self.status_button.setMenu(status_menu)
+
+        self.time_combo = QComboBox()
+        self.time_combo.setObjectName("timeFilter")
+        for label, seconds in TIME_RANGES:
+            self.time_combo.addItem(label, seconds)
+        self.time_combo.currentIndexChanged.connect(self._filters_changed)
+
+        self.count = QLabel()
+        self.count.setObjectName("sessionCount")
+
+        self.table = QTableView()
+        self.table.setObjectName("sessionList")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(COLUMNS.index("Started"), Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.setWordWrap(False)
+        self.table.setItemDelegateForColumn(TAGS_COLUMN, TagChipDelegate(self.table))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in {"Name": 210, "Status": 96, "Started": 118, "Duration": 64, "Tags": 190, "Tokens": 64, "Cost": 64}.items():
+            header.resizeSection(COLUMNS.index(column), width)
+        for column in ("Events", "LLM", "Tools", "Errors"):
+            header.resizeSection(COLUMNS.index(column), 50)
+        header.setStretchLastSection(False)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.search, 1)
+        bar.addWidget(self.tag_button)
+        bar.addWidget(self.status_button)
+        bar.addWidget(self.time_combo)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.count)
+
+        self._search_debounce = QTimer(self)
+        self._search_debounce.setSingleShot(True)
+        self._search_debounce.setInterval(120)
+        self._search_debounce.timeout.connect(self._filters_changed)
+        self.search.textChanged.connect(self._search_debounce.start)
+        self._ticker = QTimer(self)  # running sessions' durations grow
+        self._ticker.setInterval(1000)
+        self._ticker.timeout.connect(self.model.tick)
+        self._ticker.start()
+        self._update_count()
+
+    # -------------------------------------------------------------- data
+    def apply(self, update: StoreUpdate) -> None:
+        current = self.current_id()
+        self.model.apply(update)
+        self._refresh_tags()
+        if current and self.current_id() != current:
+            self.select(current)
+        self._update_count()
+
+    def _refresh_tags(self) -> None:
+        tags = all_tags(self.model.rows())
+        if [t for t, _ in tags] == list(self.tag_actions) and all(
+            self.tag_actions[t].text() == f"{t} ({n})" for t, n in tags
+        ):
+            return
+        checked = {t for t, a in self.tag_actions.items() if a.isChecked()}
+        self.tag_menu.clear()
+        self.tag_menu.addAction(self.match_all)
+        clear = self.tag_menu.addAction("Clear tag filter")
+        clear.triggered.connect(self.clear_tags)
+        self.tag_menu.addSeparator()
+        self.tag_actions = {}
+        for tag, count in tags:
+            action = QAction(f"{tag} ({count})", self.tag_menu)
+            action.setCheckable(True)
+            action.setChecked(tag in checked)
+            action.toggled.connect(self._filters_changed)
+            self.tag_menu.addAction(action)
+            self.tag_actions[tag] = action
+
+    # -------------------------------------------------------------- filters
+    def current_filter(self) -> SessionFilter:
+        seconds = self.time_combo.currentData()
+        return SessionFilter(
+            text=self.search.text(),
+            tags=frozenset(t for t, a in self.tag_actions.items() if a.isChecked()),
+            match_all_tags=self.match_all.isChecked(),
+            states=frozenset(s for s, a in self.status_actions.items() if a.isChecked()),
+            since_ns=None if seconds is None else time.time_ns() - int(seconds * 1e9),
+        )
+
+    def set_tags(self, tags: set[str] | list[str], *, match_all: bool = False) -> None:
+        """Check exactly these tags in the tag filter (for automation and tests)."""
+        self.match_all.setChecked(match_all)
+        for tag, action in self.tag_actions.items():
+            action.setChecked(tag in tags)
+        self._filters_changed()
+
+    def set_states(self, states: set[str] | list[str]) -> None:
+        for state, action in self.status_actions.items():
+            action.setChecked(state in states)
+        self._filters_changed()
+
+    def clear_tags(self) -> None:
+        self.set_tags([])
+
+    def _filters_changed(self) -> None:
+        f = self.current_filter()
+        self.proxy.set_filter(f)
+        self.tag_button.setText(f"Tags ({len(f.tags)})" if f.tags else "Tags")
+        self.status_button.setText(f"Status ({len(f.states)})" if f.states else "Status")
+        self._update_count()
+        self.filterChanged.emit()
+
+    def _update_count(self) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.count.setText(f"{shown:,} of {total:,} sessions" if shown != total else f"{total:,} sessions")
+
+    def visible_rows(self) -> list[SessionRow]:
+        return self.proxy.visible_rows()
+
+    # -------------------------------------------------------------- selection
+    def current_id(self) -> str | None:
+        row = self.table.currentIndex().data(ROW_ROLE)
+        return row.id if row is not None else None
+
+    def current_row(self) -> SessionRow | None:
+        return self.table.currentIndex().data(ROW_ROLE)
+
+    def select(self, session_id: str) -> bool:
+        source_row = self.model.row_for(session_id)
+        if source_row is None:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(source_row, 0))
+        if not index.isValid():
+            return False
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.table.scrollTo(index)
+        return True
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        row = current.data(ROW_ROLE)
+        self.sessionSelected.emit(row.id if row is not None else "")

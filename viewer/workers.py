@@ -1,0 +1,129 @@
+"""Loading off the GUI thread: a worker object living in its own QThread owns the store.
+
+The GUI thread sends requests as queued signals (open paths, select a session) and receives
+immutable results (StoreUpdate, Trace). Watchdog hints and a size-poll timer both trigger a
+debounced poll, so growth shows within a poll interval even when events are missed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+
+from .core.analytics import compute
+from .core.filters import SessionFilter
+from .core.store import SessionStore
+from .watcher import FolderWatcher
+
+POLL_MS = 250  # size poll: the upper bound on how late an update can be
+DEBOUNCE_MS = 40  # after a watchdog hint, wait this long for the burst to end
+
+
+class StoreWorker(QObject):
+    updated = Signal(object)  # StoreUpdate
+    traced = Signal(str, object)  # session id, Trace or None
+    hostInfo = Signal(str, object)  # session id, dict or None
+    progress = Signal(int, int)  # files read, total (during the first load)
+    loaded = Signal()  # the first poll of the current paths finished
+    analyzed = Signal(object, int)  # Analytics of the filtered sessions, number of all sessions
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._store: SessionStore | None = None
+        self._selected: str | None = None
+        self._first = True
+        self._poll_timer: QTimer | None = None
+        self._debounce: QTimer | None = None
+        self._watcher: FolderWatcher | None = None
+
+    @Slot()
+    def start(self) -> None:
+        """Runs in the worker thread: timers created here fire here."""
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(POLL_MS)
+        self._poll_timer.timeout.connect(self.poll)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.poll)
+        self._watcher = FolderWatcher(self)
+        self._watcher.changed.connect(self._debounce.start)
+
+    @Slot(list)
+    def open(self, paths: list) -> None:
+        self._store = SessionStore([Path(p) for p in paths])
+        self._selected = None
+        self._first = True
+        if self._watcher is not None:
+            self._watcher.watch(self._store.paths)
+        self.poll()
+        if self._poll_timer is not None:
+            self._poll_timer.start()
+
+    @Slot(str)
+    def select(self, session_id: str) -> None:
+        self._selected = session_id or None
+        if self._store is not None and self._selected:
+            self.traced.emit(self._selected, self._store.trace(self._selected))
+            self.hostInfo.emit(self._selected, self._store.host_info(self._selected))
+
+    @Slot(object)
+    def analyze(self, session_filter: SessionFilter) -> None:
+        if self._store is None:
+            return
+        rows = self._store.rows()
+        self.analyzed.emit(compute(session_filter.apply(rows)), len(rows))
+
+    @Slot()
+    def poll(self) -> None:
+        store = self._store
+        if store is None:
+            return
+        first = self._first
+        update = store.poll(progress=self.progress.emit if first else None)
+        self._first = False
+        if first or update.rows or update.removed or update.records:
+            self.updated.emit(update)
+        if first:
+            self.loaded.emit()
+        selected = self._selected
+        if selected and (any(r.id == selected for r in update.rows) or selected in update.removed):
+            self.traced.emit(selected, store.trace(selected))
+
+    @Slot()
+    def stop(self) -> None:
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        if self._debounce is not None:
+            self._debounce.stop()
+        if self._watcher is not None:
+            self._watcher.stop()
+
+
+class WorkerThread(QObject):
+    """Owns the thread and the worker; ``requestOpen``/``requestSelect`` cross into it."""
+
+    requestOpen = Signal(list)
+    requestSelect = Signal(str)
+    requestAnalytics = Signal(object)
+    requestStop = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("sessiontrail-loader")
+        self.worker = StoreWorker()
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.start)
+        self.requestOpen.connect(self.worker.open)
+        self.requestSelect.connect(self.worker.select)
+        self.requestAnalytics.connect(self.worker.analyze)
+        self.requestStop.connect(self.worker.stop, Qt.ConnectionType.BlockingQueuedConnection)
+        self.thread.start()
+
+    def shutdown(self) -> None:
+        if self.thread.isRunning():
+            self.requestStop.emit()
+            self.thread.quit()
+            self.thread.wait(5000)
