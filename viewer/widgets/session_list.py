@@ -49,7 +49,7 @@ class SessionListWidget(QWidget):
         self.tag_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.tag_menu = QMenu(self.tag_button)
         self.tag_button.setMenu(self.tag_menu)
-        self.match_all = QAction("Match all selected tags", self.tag_menu)
+        self.match_all = QAction("Match all selected tags", self)  # not the menu's: clear() deletes those
         self.match_all.setCheckable(True)
         self.match_all.toggled.connect(self._filters_changed)
         self.tag_actions: dict[str, QAction] = {}

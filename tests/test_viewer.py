@@ -1,0 +1,361 @@
+"""The viewer, driven through its real widgets offscreen (pytest-qt), on folders written by
+the real recorder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, cli
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("demo")
+    cli("demo", str(folder), "--live-seconds", "0")
+    return folder
+
+
+@pytest.fixture
+def demo_copy(demo, tmp_path) -> Path:
+    folder = tmp_path / "demo"
+    shutil.copytree(demo, folder)
+    return folder
+
+
+@pytest.fixture
+def open_window(qtbot, tmp_path):
+    from viewer import MainWindow
+
+    def opener(*paths):
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(list(paths), settings=settings)
+        qtbot.addWidget(window)
+        window.resize(1600, 1000)
+        window.show()
+        qtbot.waitUntil(lambda: window.loaded, timeout=20_000)
+        return window
+
+    return opener
+
+
+def listed(folder: Path) -> list[dict]:
+    return json.loads(cli("ls", str(folder), "--json").stdout)
+
+
+def select_session(qtbot, window, session_id: str) -> None:
+    with qtbot.waitSignal(window.traceShown, timeout=10_000):
+        assert window.session_list.select(session_id)
+
+
+def test_models_pass_qt_model_tester(qtbot, qtmodeltester, open_window, demo):
+    window = open_window(demo)
+    qtmodeltester.check(window.session_list.model)
+    qtmodeltester.check(window.session_list.proxy)
+    biggest = max(listed(demo), key=lambda s: s["event_count"])
+    select_session(qtbot, window, biggest["id"])
+    qtmodeltester.check(window.tree.model)
+    qtbot.waitUntil(lambda: window.analytics.analytics is not None, timeout=5000)
+    qtmodeltester.check(window.analytics.by_model)
+
+
+def test_session_list_shows_every_session_with_its_columns(open_window, demo):
+    window = open_window(demo)
+    expected = listed(demo)
+    table = window.session_list
+    assert table.model.rowCount() == len(expected)
+    assert table.count.text() == f"{len(expected)} sessions"
+    from viewer.models.session_table import COLUMNS
+
+    by_name = {}
+    for r in range(table.proxy.rowCount()):
+        cells = [table.proxy.index(r, c).data() for c in range(len(COLUMNS))]
+        by_name[cells[0]] = dict(zip(COLUMNS, cells, strict=True))
+    failed = next(s for s in expected if s["end_state"] == "Fail")
+    row = by_name[failed["name"]]
+    assert row["Status"] == "Fail" and row["Errors"] == str(failed["error_count"])
+    assert row["LLM"] == str(failed["llm_calls"]) and row["Tokens"] == f"{failed['prompt_tokens'] + failed['completion_tokens']:,}"
+    assert set(row["Tags"].split(", ")) == set(failed["tags"])
+    # Sorting is numeric: by Events, descending, the biggest session comes first.
+    table.table.sortByColumn(COLUMNS.index("Events"), Qt.SortOrder.DescendingOrder)
+    events = [int(table.proxy.index(r, COLUMNS.index("Events")).data().replace(",", "")) for r in range(table.proxy.rowCount())]
+    assert events == sorted((s["event_count"] for s in expected), reverse=True)
+
+
+def test_filters_by_tag_status_and_text_and_analytics_follow(qtbot, open_window, demo):
+    window = open_window(demo)
+    expected = listed(demo)
+    sl = window.session_list
+    qtbot.waitUntil(lambda: window.analytics.stats["sessions"].text() == str(len(expected)), timeout=5000)
+
+    sl.set_tags(["staging"])
+    staging = [s for s in expected if "staging" in s["tags"]]
+    assert sl.proxy.rowCount() == len(staging)
+    assert sl.count.text() == f"{len(staging)} of {len(expected)} sessions"
+    qtbot.waitUntil(lambda: window.analytics.stats["sessions"].text() == str(len(staging)), timeout=5000)
+    assert window.analytics.analytics.tokens == sum(s["prompt_tokens"] + s["completion_tokens"] for s in staging)
+
+    sl.set_tags(["staging", "batch"], match_all=True)
+    both = [s for s in expected if {"staging", "batch"} <= set(s["tags"])]
+    assert sl.proxy.rowCount() == len(both) > 0
+
+    sl.set_tags([])
+    sl.set_states(["Fail"])
+    assert sl.proxy.rowCount() == 1
+    qtbot.waitUntil(lambda: window.analytics.stats["failure"].text().startswith("100%"), timeout=5000)
+    sl.set_states([])
+
+    qtbot.keyClicks(sl.search, "offshore wind")
+    qtbot.waitUntil(lambda: sl.proxy.rowCount() == 1, timeout=3000)
+    assert "offshore wind" in sl.proxy.index(0, 0).data()
+    sl.search.clear()
+    qtbot.waitUntil(lambda: sl.proxy.rowCount() == len(expected), timeout=3000)
+
+
+def test_opening_a_session_fills_details_timeline_and_tree(qtbot, open_window, demo):
+    window = open_window(demo)
+    session = max(listed(demo), key=lambda s: s["event_count"])
+    select_session(qtbot, window, session["id"])
+    d = window.details
+    assert d.fields["Name"].text() == session["name"]
+    assert d.id_label.text() == session["id"]
+    assert d.fields["Status"].text() == session["end_state"]
+    assert f"{session['llm_calls']} LLM calls" in d.fields["Totals"].text()
+    assert d.files_model.stringList() == session["files"]
+    qtbot.waitUntil(lambda: d.host_model.rowCount() > 5, timeout=5000)
+    qtbot.mouseClick(d.copy_button, Qt.MouseButton.LeftButton)
+    from PySide6.QtGui import QGuiApplication
+
+    assert QGuiApplication.clipboard().text() == session["id"]
+
+    trace = window.trace
+    assert len(trace) == session["event_count"]
+    item = window.timeline.item
+    window.show_view("timeline")
+    window.timeline.plot.grab()  # paints the item
+    assert item.last_paint_rects > 0
+    tree = window.tree.model
+    top = [tree.index(i, 0).data() for i in range(tree.rowCount())]
+    assert top[0] == "research_pipeline"
+    kinds = set()
+
+    def walk(parent):
+        for i in range(tree.rowCount(parent)):
+            child = tree.index(i, 0, parent)
+            kinds.add(tree.index(i, 1, parent).data())
+            while tree.canFetchMore(child):
+                tree.fetchMore(child)
+            walk(child)
+
+    walk(tree.index(-1, -1))
+    assert {"workflow", "agent", "operation", "task", "tool", "llm", "action"} <= kinds
+
+
+def test_selection_follows_between_tree_timeline_and_detail(qtbot, open_window, demo):
+    window = open_window(demo)
+    session = max(listed(demo), key=lambda s: s["event_count"])
+    select_session(qtbot, window, session["id"])
+    window.show_view("tree")
+    trace = window.trace
+    llm = next(n for n in trace.nodes if n.kind == "llm")
+    # Tree -> timeline and detail: click the row in the real tree view.
+    index = window.tree.model.index_of_row(llm.row)
+    window.tree.view.scrollTo(index)
+    rect = window.tree.view.visualRect(index)
+    qtbot.mouseClick(window.tree.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.timeline.item.selected == llm.row
+    assert window.event_detail.node is llm
+    assert window.event_detail.tabs.tabText(0) == "Conversation"
+    assert "ASSISTANT (" in window.event_detail.text.toPlainText()
+    # Timeline -> tree: click the middle of another bar on the real plot.
+    tool = next(n for n in trace.nodes if n.kind == "tool")
+    plot = window.timeline.plot
+    vb = plot.getPlotItem().getViewBox()
+    vb.setRange(xRange=(float(trace.x0[tool.row]) - 0.5, float(trace.x1[tool.row]) + 0.5), yRange=(0, trace.lane_count), padding=0)
+    plot.grab()
+    scene_point = vb.mapViewToScene(QPointF((trace.x0[tool.row] + trace.x1[tool.row]) / 2, int(trace.lane[tool.row]) + 0.5))
+    widget_point = plot.mapFromScene(scene_point)
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(int(widget_point.x()), int(widget_point.y())))
+    qtbot.waitUntil(lambda: window.timeline.item.selected == tool.row, timeout=3000)
+    assert window.tree.selected_row() == tool.row
+    assert window.event_detail.node is tool
+    assert "kind: tool" in window.timeline.item.tooltip_for(tool.row)
+
+
+def test_tree_search_keeps_ancestors(qtbot, open_window, demo):
+    window = open_window(demo)
+    session = max(listed(demo), key=lambda s: s["event_count"])
+    select_session(qtbot, window, session["id"])
+    qtbot.keyClicks(window.tree.search, "web_search")
+    model = window.tree.model
+
+    def names():
+        out = []
+
+        def walk(parent, depth):
+            for i in range(model.rowCount(parent)):
+                child = model.index(i, 0, parent)
+                out.append((depth, child.data()))
+                while model.canFetchMore(child):
+                    model.fetchMore(child)
+                walk(child, depth + 1)
+
+        walk(model.index(-1, -1), 0)
+        return out
+
+    qtbot.waitUntil(lambda: len(names()) == 4, timeout=3000)
+    assert names() == [(0, "research_pipeline"), (1, "Researcher"), (2, "Researcher.research"), (3, "web_search")]
+
+
+def test_error_event_shows_its_traceback(qtbot, open_window, demo):
+    window = open_window(demo)
+    failed = next(s for s in listed(demo) if s["end_state"] == "Fail")
+    select_session(qtbot, window, failed["id"])
+    error = next(n for n in window.trace.nodes if n.kind == "error")
+    window.select_node(error.row)
+    assert window.event_detail.tabs.tabText(0) == "Traceback"
+    text = window.event_detail.text.toPlainText()
+    assert text.startswith("TimeoutError: GET") and "Traceback (most recent call last)" in text
+    failed_spans = [n for n in window.trace.nodes if n.status == "error"]
+    assert failed_spans and all(window.trace.flags[n.row] & 1 for n in failed_spans)
+
+
+def test_text_from_files_is_shown_as_plain_text(qtbot, open_window, rec, folder):
+    s = rec.start_session(tags=["<i>tag</i>"], name="<b>not bold</b><img src=x onerror=alert(1)>")
+    rec.record(rec.ToolEvent(name="<script>x</script>", returns="<h1>big</h1>"))
+    s.end("Fail", "<u>reason</u>")
+    rec.flush()
+    window = open_window(folder)
+    select_session(qtbot, window, s.id)
+    name = window.details.fields["Name"]
+    assert name.textFormat() == Qt.TextFormat.PlainText and name.text() == s.name
+    assert window.details.fields["Reason"].text() == "<u>reason</u>"
+    node = window.trace.nodes[0]
+    window.select_node(0)
+    assert window.event_detail.title.text() == "tool: <script>x</script>"
+    assert window.event_detail.title.textFormat() == Qt.TextFormat.PlainText
+    tip = window.tree.model.data(window.tree.model.index_of_row(0), Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;script&gt;" in tip and "<script>" not in tip
+    table_tip = window.session_list.proxy.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;b&gt;" in table_tip
+    assert node.name == "<script>x</script>"
+
+
+def test_live_session_appears_and_grows(qtbot, open_window, folder):
+    window = open_window(folder)
+    assert window.session_list.model.rowCount() == 0
+    code = f"""
+import sys, time, recorder
+recorder.init(directory={str(folder)!r}, tags=["live"], session_name="growing", flush_interval=0.05)
+for i in range(400):
+    recorder.record(recorder.ActionEvent(action_type="tick", params=i))
+    time.sleep(0.02)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        qtbot.waitUntil(lambda: window.session_list.model.rowCount() == 1, timeout=10_000)
+        row = window.session_list.model.rows()[0]
+        assert row.name == "growing" and row.status == "running"
+        select_session(qtbot, window, row.id)
+        first = len(window.trace)
+        qtbot.waitUntil(lambda: window.trace is not None and len(window.trace) > first + 10, timeout=10_000)
+        assert window.session_list.proxy.index(0, 1).data().endswith("running")
+        window.show_view("timeline")
+        window.timeline.plot.grab()
+        assert window.timeline.item.last_paint_rects > 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_damaged_and_foreign_files_are_listed_and_the_rest_is_shown(qtbot, open_window, demo_copy):
+    files = sorted(demo_copy.glob("*.trail"))
+    victim = max(files, key=lambda p: p.stat().st_size)
+    data = bytearray(victim.read_bytes())
+    for offset in range(len(data) // 2, len(data) // 2 + 40):
+        data[offset] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    (demo_copy / "holiday.trail").write_bytes(b"\xff\xd8\xff\xe0 a JPEG, not a session file")
+    (demo_copy / "empty.trail").write_bytes(b"")
+    past = time.time() - 60
+    for p in demo_copy.iterdir():
+        os.utime(p, (past, past))
+    window = open_window(demo_copy)
+    assert window.problems_button.isVisible()
+    problems = window.problems_model.stringList()
+    assert any("holiday.trail" in p and "not a sessiontrail file" in p for p in problems)
+    assert any("empty.trail" in p and "empty" in p for p in problems)
+    assert any(victim.name in p and "skipped" in p for p in problems)
+    assert window.session_list.model.rowCount() == len(listed(demo_copy)) >= 10
+
+
+def test_deleting_files_removes_their_sessions(qtbot, open_window, demo_copy):
+    window = open_window(demo_copy)
+    before = window.session_list.model.rowCount()
+    killed = next(p for p in demo_copy.glob("*.trail") if len(listed_names(p)) == 1)
+    killed.unlink()
+    qtbot.waitUntil(lambda: window.session_list.model.rowCount() == before - 1, timeout=5000)
+
+
+def listed_names(path: Path) -> list[str]:
+    return [s["name"] for s in json.loads(cli("ls", str(path), "--json").stdout)]
+
+
+def test_drop_a_folder_and_recent_folders(qtbot, open_window, demo, folder):
+    window = open_window(folder)
+    assert window.session_list.model.rowCount() == 0
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(demo))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.session_list.model.rowCount() == len(listed(demo)), timeout=10_000)
+    assert window.recent_folders()[:2] == [str(demo.resolve()), str(folder.resolve())]
+    assert [a.text() for a in window.recent_menu.actions()][:2] == [str(demo.resolve()), str(folder.resolve())]
+
+
+def test_timeline_level_of_detail_bounds_what_is_drawn(qtbot, open_window, rec, folder):
+    from recorder.decorators import operation
+
+    @operation
+    def tiny(i):
+        return i
+
+    with rec.start_session() as s:
+        for i in range(20_000):
+            tiny(i)
+    rec.flush()
+    window = open_window(folder)
+    select_session(qtbot, window, s.id)
+    window.show_view("timeline")
+    image = window.timeline.plot.grab()
+    assert len(window.trace) == 20_000
+    width = image.width()
+    assert 0 < window.timeline.item.last_paint_rects <= 2 * width  # merged per pixel column
+
+
+def test_screenshot_command_renders_a_real_picture(tmp_path, demo):
+    out = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "viewer", str(demo), "--screenshot", str(out), "--view", "timeline"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    image = QImage(str(out))
+    assert image.width() >= 1200 and image.height() >= 800
+    colors = {image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 37)}
+    assert len(colors) > 20  # not a blank window
+    via_cli = cli("view", str(demo), "--screenshot", str(tmp_path / "two.png"), "--view", "analytics")
+    assert "wrote" in via_cli.stdout and (tmp_path / "two.png").stat().st_size > 10_000
