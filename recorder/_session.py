@@ -85,6 +85,7 @@ class Event:
     end_timestamp: Any = None
     id: int = field(default_factory=new_id)
     _start_ns: int = field(default_factory=lambda: _clock.now_ns(), repr=False)
+    _recorded: bool = field(default=False, repr=False, compare=False)
 
     kind = "event"
 
@@ -96,13 +97,18 @@ class Event:
         return {}
 
     def to_record(self, session: Session, parent: int | None) -> dict[str, Any]:
-        start = _to_ns(self.init_timestamp) or self._start_ns
-        end = _to_ns(self.end_timestamp) or _clock.now_ns()
+        now = _clock.now_ns()
+        if self._recorded:  # the same object recorded again is a new event, happening now
+            event_id, start = new_id(), _to_ns(self.init_timestamp) or now
+        else:
+            self._recorded = True
+            event_id, start = self.id, _to_ns(self.init_timestamp) or self._start_ns
+        end = _to_ns(self.end_timestamp) or now
         record = {
             "type": REC_EVENT,
             "ts": start,
             "session": session.id,
-            "id": self.id,
+            "id": event_id,
             "parent": parent,
             "kind": self.kind,
             "name": self.name,

@@ -381,12 +381,12 @@ class Catalog:
             is_span=is_span,
             file=path,
         )
+        if end is not None and end > session.last_seen:
+            session.last_seen = end
         if node_id in session.nodes:
             return  # a duplicate (a copied file): the first one counts
         session.nodes[node_id] = node
         session._count(node)
-        if end is not None and end > session.last_seen:
-            session.last_seen = end
         if is_span:
             pending = self._pending_ends.pop((session.id, node_id), None)
             if pending is not None:

@@ -220,3 +220,15 @@ def test_llm_event_timestamps_give_it_a_duration(rec, folder):
     rec.flush()
     (node,) = only_session(folder).nodes.values()
     assert (node.end - node.start) / 1e9 == pytest.approx(2.5)
+
+
+def test_recording_the_same_event_object_twice_records_two_events(rec, folder):
+    s = rec.start_session()
+    event = rec.ActionEvent(action_type="again")
+    rec.record(event)
+    rec.record(event)
+    s.end()
+    rec.flush()
+    nodes = list(only_session(folder).nodes.values())
+    assert [n.name for n in nodes] == ["again", "again"] and nodes[0].id != nodes[1].id
+    assert nodes[1].start >= nodes[0].start

@@ -1,0 +1,206 @@
+"""Viewer benchmarks: opening a big folder, timeline paint time, record-to-visible latency.
+
+    python bench/viewer_bench.py [--sessions 1000] [--events 1000000] [--spans 100000]
+
+Prints figures; asserts nothing. Runs Qt offscreen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+RECORD_FOLDER = """
+import sys, recorder
+folder, sessions, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+recorder.init(directory=folder, auto_start_session=False, max_queue_size=2_000_000)
+event = recorder.ActionEvent(action_type="step", params={"i": 1}, returns="ok")
+for s in range(sessions):
+    session = recorder.start_session(tags=["bench", f"group-{s % 7}"], name=f"bench session {s}")
+    for _ in range(per):
+        recorder.record(event)
+    session.end("Success" if s % 10 else "Fail")
+    if s % 20 == 0:
+        recorder.flush(60)
+recorder.flush(120)
+"""
+
+RECORD_SPANS = """
+import sys, recorder
+from recorder.decorators import operation
+folder, count = sys.argv[1], int(sys.argv[2])
+recorder.init(directory=folder, auto_start_session=False, max_queue_size=2_000_000)
+
+@operation
+def leaf(i):
+    return i
+
+@operation
+def batch(n):
+    for i in range(n):
+        leaf(i)
+
+with recorder.start_session(name="spans"):
+    for _ in range(count // 100):
+        batch(99)
+recorder.flush(120)
+"""
+
+LIVE_WRITER = """
+import sys, time, recorder
+folder, rate, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+recorder.init(directory=folder, session_name="live", flush_interval=0.1)
+event = recorder.ActionEvent(action_type="tick")
+deadline = time.monotonic() + seconds
+per_ms = rate / 1000
+sent = 0
+start = time.monotonic()
+while time.monotonic() < deadline:
+    due = (time.monotonic() - start) * 1000 * per_ms
+    while sent < due:
+        recorder.record(event)
+        sent += 1
+    time.sleep(0.001)
+recorder.end_session("Success")
+"""
+
+
+def run_child(code: str, *args: str) -> None:
+    subprocess.run([sys.executable, "-c", code, *map(str, args)], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def bench_open(folder: Path, label: str) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from viewer import MainWindow
+    from viewer.core import SessionStore
+
+    app = QApplication.instance() or QApplication([])
+    size = sum(p.stat().st_size for p in folder.glob("*.trail"))
+    started = time.perf_counter()
+    store = SessionStore([folder])
+    update = store.poll()
+    core = time.perf_counter() - started
+    records = update.records
+    del store, update
+    settings = QSettings(str(folder / "bench-settings.ini"), QSettings.Format.IniFormat)
+    started = time.perf_counter()
+    window = MainWindow(folder, settings=settings)
+    window.show()
+    while not window.loaded:
+        app.processEvents()
+        time.sleep(0.001)
+    app.processEvents()
+    opened = time.perf_counter() - started
+    rows = window.session_list.model.rowCount()
+    window.close()
+    print(f"open {label}: {rows:,} sessions, {records:,} records, {size / 1e6:.0f} MB: "
+          f"store {core:.2f} s, window usable {opened:.2f} s")
+
+
+def bench_timeline(folder: Path, spans: int) -> None:
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    from viewer.core import SessionStore
+    from viewer.widgets.timeline import TimelineWidget
+
+    app = QApplication.instance() or QApplication([])
+    store = SessionStore([folder])
+    (row,) = store.poll().rows
+    started = time.perf_counter()
+    trace = store.trace(row.id)
+    built = time.perf_counter() - started
+    widget = TimelineWidget()
+    widget.resize(1600, 600)
+    widget.show()
+    widget.set_trace(trace)
+    app.processEvents()
+    view = widget.plot.getPlotItem().getViewBox()
+    full = float(trace.x1.max())
+    frames = []
+    item = widget.item
+    for zoom in (1, 1, 4, 16, 64, 256, 1024):
+        for pan in range(4):
+            width = full / zoom
+            left = (full - width) * pan / 3
+            view.setRange(xRange=(left, left + width), padding=0)
+            t = time.perf_counter()
+            widget.plot.grab()
+            frames.append(((time.perf_counter() - t) * 1000, item.last_paint_rects))
+    ms = [f for f, _ in frames[1:]]
+    drawn = max(r for _, r in frames)
+    print(
+        f"timeline {len(trace):,} spans in {trace.lane_count} lanes: build {built:.2f} s; repaint after zoom/pan "
+        f"median {statistics.median(ms):.1f} ms, p95 {sorted(ms)[int(len(ms) * 0.95) - 1]:.1f} ms, max {max(ms):.1f} ms; "
+        f"at most {drawn:,} shapes drawn per frame"
+    )
+    widget.close()
+    pg.QtWidgets.QApplication.processEvents()
+
+
+def bench_latency(folder: Path, rate: float, seconds: float) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from viewer import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(folder, settings=QSettings(str(folder / "bench-settings.ini"), QSettings.Format.IniFormat))
+    window.show()
+    samples: list[float] = []
+
+    def on_update(update) -> None:  # noqa: ANN001
+        now = time.time_ns()
+        for row in update.rows:
+            if row.name == "live" and row.status == "running":
+                samples.append((now - row.last_seen) / 1e6)
+
+    window.worker.worker.updated.connect(on_update)
+    child = subprocess.Popen(
+        [sys.executable, "-c", LIVE_WRITER, str(folder), str(rate), str(seconds)], env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    while child.poll() is None:
+        app.processEvents()
+        time.sleep(0.002)
+    window.close()
+    samples.sort()
+    if samples:
+        print(
+            f"record-to-visible while another process writes {rate:,.0f} events/s: p50 {statistics.median(samples):.0f} ms, "
+            f"p95 {samples[int(len(samples) * 0.95) - 1]:.0f} ms over {len(samples)} updates"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--spans", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        big = tmp / "big"
+        started = time.perf_counter()
+        run_child(RECORD_FOLDER, big, args.sessions, args.events // args.sessions)
+        print(f"(recorded {args.sessions:,} sessions / {args.events:,} events in {time.perf_counter() - started:.1f} s)")
+        bench_open(big, f"{args.sessions:,} sessions / {args.events:,} events")
+        spans = tmp / "spans"
+        run_child(RECORD_SPANS, spans, args.spans)
+        bench_timeline(spans, args.spans)
+        bench_latency(tmp / "live", 10_000, 8)
+
+
+if __name__ == "__main__":
+    main()
