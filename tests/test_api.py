@@ -232,3 +232,21 @@ def test_recording_the_same_event_object_twice_records_two_events(rec, folder):
     nodes = list(only_session(folder).nodes.values())
     assert [n.name for n in nodes] == ["again", "again"] and nodes[0].id != nodes[1].id
     assert nodes[1].start >= nodes[0].start
+
+
+def test_host_environment_is_captured_unless_opted_out(tmp_path):
+    for opt_out in (False, True):
+        folder = tmp_path / str(opt_out)
+        run_script(
+            f"""
+            import recorder
+            recorder.init(directory={str(folder)!r}, env_data_opt_out={opt_out})
+            """
+        )
+        catalog, _ = load(folder)
+        (session,) = catalog.sessions.values()
+        info = catalog.host_info(session)
+        if opt_out:
+            assert info is None
+        else:
+            assert info["python"] and info["os"] and any(p.startswith("msgpack==") for p in info["packages"])

@@ -21,6 +21,7 @@ KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
 FLAG_FAILED = 1
 FLAG_OPEN = 2
 FLAG_POINT = 4
+POINT_NS = 1_000_000  # events shorter than this are drawn as markers, not bars
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +191,7 @@ def build_trace(session: SessionInfo, now_ns: int | None = None) -> Trace:
         (
             (FLAG_FAILED if nd.status == "error" else 0)
             | (FLAG_OPEN if nd.open else 0)
-            | (FLAG_POINT if not nd.is_span and nd.end == nd.start else 0)
+            | (FLAG_POINT if not nd.is_span and nd.end - nd.start < POINT_NS else 0)
             for nd in nodes
         ),
         dtype=np.uint8,

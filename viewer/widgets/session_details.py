@@ -75,7 +75,7 @@ class SessionDetailsWidget(QWidget):
         host_view.setObjectName("hostEnvironment")
         host_view.setModel(self.host_model)
         host_view.setUniformRowHeights(True)
-        host_view.header().resizeSection(0, 180)
+        host_view.header().resizeSection(0, 210)
         self.host_view = host_view
         host_box = QGroupBox("Host environment")
         QVBoxLayout(host_box).addWidget(host_view)
