@@ -64,6 +64,32 @@ def iso(ns: int | None) -> str | None:
         return None
 
 
+def format_duration(seconds: float | None) -> str:
+    """A duration for people: ``850 ms``, ``12.4 s``, ``3m 05s``, ``2h 10m``."""
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def format_cost(cost: float | None) -> str:
+    """US dollars, with more digits for the small amounts single LLM calls cost."""
+    if cost is None:
+        return "-"
+    if cost < 0.01:
+        return f"${cost:.4f}"
+    return f"${cost:,.2f}"
+
+
 def hex_id(value: int | None) -> str | None:
     return None if value is None else format(value & 0xFFFFFFFFFFFFFFFF, "016x")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ._state import default_directory
-from .catalog import Catalog, Node, SessionInfo, hex_id, iso, load
+from .catalog import Catalog, Node, SessionInfo, format_cost, format_duration, hex_id, iso, load
 from .reader import Batch, FolderReader, Problem
 
 EXIT_OK, EXIT_DAMAGED, EXIT_USAGE = 0, 1, 2
@@ -105,27 +105,9 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
 def _status_text(session: SessionInfo, now: int) -> str:
     status = session.status(now)
     return (session.end_state or "?") if status == "ended" else status
-
-
-def _cost(value: float | None) -> str:
-    return "-" if value is None else f"${value:.4f}"
 
 
 def _table(rows: list[list[str]], right: set[int]) -> str:
@@ -164,13 +146,13 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 _short(s.name, 28),
                 _status_text(s, now),
                 (iso(s.start) or "-")[:19].replace("T", " "),
-                _duration(s.duration(now)),
+                format_duration(s.duration(now)),
                 str(s.event_count),
                 str(s.llm_calls),
                 str(s.tool_calls),
                 str(s.error_count),
                 str(s.prompt_tokens + s.completion_tokens),
-                _cost(s.cost),
+                format_cost(s.cost),
                 _short(",".join(s.tags), 40),
             ]
         )
@@ -202,10 +184,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"Session  {session.name}  ({session.id})")
     print(f"Status   {_status_text(session, now)}" + (f": {session.reason}" if session.reason else ""))
     print(f"Tags     {', '.join(session.tags) or '-'}")
-    print(f"Started  {summary['start_time']}   Ended {summary['end_time'] or '-'}   Duration {_duration(session.duration(now))}")
+    print(f"Started  {summary['start_time']}   Ended {summary['end_time'] or '-'}   Duration {format_duration(session.duration(now))}")
     print(
         f"Totals   {session.event_count} events, {session.llm_calls} LLM calls, {session.tool_calls} tool calls, "
-        f"{session.error_count} errors, {session.prompt_tokens}+{session.completion_tokens} tokens, cost {_cost(session.cost)}"
+        f"{session.error_count} errors, {session.prompt_tokens}+{session.completion_tokens} tokens, cost {format_cost(session.cost)}"
     )
     if session.dropped:
         print(f"Dropped  {session.dropped} records were dropped by the recorder")
@@ -224,7 +206,7 @@ def _print_tree(session: SessionInfo, nodes: list[Node]) -> None:
 
     def walk(parent: int | None, depth: int) -> None:
         for node in children.get(parent, ()):
-            duration = _duration((node.end - node.start) / 1e9) if node.end is not None else "open"
+            duration = format_duration((node.end - node.start) / 1e9) if node.end is not None else "open"
             status = node.status or "open"
             print(f"{'  ' * depth}{node.kind:<9} {_short(node.name, 50)}  [{duration}, {status}]{_preview(node)}")
             if depth < 50:
@@ -237,7 +219,7 @@ def _preview(node: Node) -> str:
     attrs = node.all_attrs()
     if node.kind == "llm":
         tokens = f"{attrs.get('prompt_tokens') or 0}+{attrs.get('completion_tokens') or 0} tokens"
-        return f"  {tokens}, cost {_cost(attrs.get('cost') if isinstance(attrs.get('cost'), (int, float)) else None)}"
+        return f"  {tokens}, cost {format_cost(attrs.get('cost') if isinstance(attrs.get('cost'), (int, float)) else None)}"
     if node.kind == "error":
         return f"  {_short(str(attrs.get('message', '')), 60)!r}"
     return ""

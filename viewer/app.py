@@ -23,14 +23,23 @@ def _wait(signal, timeout_ms: int) -> bool:  # noqa: ANN001
     return bool(fired)
 
 
+def _qt_messages(mode, context, message: str) -> None:  # noqa: ANN001
+    """Qt's own messages to stderr, less the offscreen platform's note about size hints,
+    which it prints for every window and which says nothing about this program."""
+    if "does not support propagateSizeHints" not in message:
+        print(message, file=sys.stderr)
+
+
 def run(paths: Sequence[str | Path], *, screenshot: Path | None = None, session: str | None = None, view: str | None = None) -> int:
     """Open the window on paths; with screenshot, render it to a PNG after loading and exit."""
     if screenshot is not None and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
 
+    qInstallMessageHandler(_qt_messages)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("sessiontrail")
     app.setOrganizationName("sessiontrail")

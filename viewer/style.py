@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import html
 
+from recorder.catalog import format_cost, format_duration
+
+__all__ = ["KIND_COLORS", "STATUS_COLORS", "OUTCOME_COLORS", "format_cost", "format_duration", "plain_tooltip", "elide"]
+
 # Kinds of spans and events (Okabe-Ito-like hues: distinguishable, also for colour-blind eyes).
 KIND_COLORS = {
     "agent": "#7b4fd6",
@@ -34,30 +38,6 @@ OUTCOME_COLORS = {
     "running": "#1e88e5",
     "abandoned": "#8d6e63",
 }
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
-def format_cost(cost: float | None) -> str:
-    if cost is None:
-        return "-"
-    if cost < 0.01:
-        return f"${cost:.4f}"
-    return f"${cost:,.2f}"
 
 
 def plain_tooltip(text: str) -> str:
