@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from ._session import (
 from ._state import Config, default_directory
 from ._writer import FSYNC_POLICIES, WriterConfig
 from .decorators import resolve_session
+from .redact import make_redactor
 
 __version__ = "0.1.0"
 
@@ -66,11 +67,15 @@ def init(
     rotate_bytes: int | None = None,
     rotate_seconds: float | None = None,
     max_queue_size: int | None = None,
+    redact: bool | Iterable[str] | Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     **agentops_options: Any,
 ) -> Session | None:
     """Configure recording and, unless ``auto_start_session=False``, start a session.
 
-    ``api_key`` and AgentOps' server options are accepted and ignored: there is no server.
+    ``api_key`` and AgentOps' server options are accepted and ignored: there is no server, and
+    the key is never stored or written. ``redact`` removes secrets before anything is written:
+    ``True`` for the built-in rules (see :mod:`recorder.redact`), a list of extra keys, or a
+    function of a record returning the record to write.
     Tags given here apply to every session this process starts. A second call changes
     nothing and returns the session the first one started, if it is still open.
     """
@@ -97,6 +102,7 @@ def init(
                     tags=tuple(_unique_tags(list(tags or ()) + list(default_tags or ()))),
                     capture_env=not env_data_opt_out,
                     writer=writer,
+                    redact=make_redactor(redact),
                 )
             )
         elif directory is not None and Path(directory).expanduser() != _state.config.directory:

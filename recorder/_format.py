@@ -183,6 +183,23 @@ def encode_payload(packed_records: list[bytes]) -> bytes:
     return head + b"".join(packed_records)
 
 
+def encode_frames(packed_records: list[bytes], target: int = FRAME_TARGET) -> list[tuple[bytes, int]]:
+    """Frames holding packed_records in order, each closed once its payload reaches target;
+    with each frame, how many records it holds."""
+    frames: list[tuple[bytes, int]] = []
+    chunk: list[bytes] = []
+    size = 0
+    for record in packed_records:
+        chunk.append(record)
+        size += len(record)
+        if size >= target:
+            frames.append((encode_frame(encode_payload(chunk)), len(chunk)))
+            chunk, size = [], 0
+    if chunk:
+        frames.append((encode_frame(encode_payload(chunk)), len(chunk)))
+    return frames
+
+
 def decode_payload(payload: memoryview | bytes) -> list[Any]:
     """Return the records of one frame payload; raise ValueError if it is not a msgpack array.
 

@@ -312,7 +312,9 @@ class Session:
     def set_tags(self, tags: Iterable[str] | str) -> None:
         with self._lock:
             self._tags = _unique_tags([tags] if isinstance(tags, str) else tags)
-        _state.emit({"type": REC_SESSION_TAGS, "ts": _clock.now_ns(), "session": self.id, "tags": list(self._tags)})
+        _state.emit(
+            {"type": REC_SESSION_TAGS, "ts": _clock.now_ns(), "session": self.id, "tags": list(self._tags)}, essential=True
+        )
 
     def track_instance_span(self, span_id: int) -> None:
         self._instance_spans[span_id] = None
@@ -348,6 +350,7 @@ class Session:
                 "reason": self.end_state_reason,
             },
             wake=True,
+            essential=True,
         )
         if current_session_var.get() is self:
             previous = self._previous

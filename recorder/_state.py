@@ -11,6 +11,8 @@ import platform
 import socket
 import sys
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,6 +58,8 @@ _pid = os.getpid()
 config: Config | None = None
 writer: Writer | None = None
 open_sessions: dict[str, Session] = {}
+recently_ended: deque[tuple[float, Session]] = deque(maxlen=256)
+RECENT_SECONDS = 10.0
 auto_session: Session | None = None
 internal_errors = 0
 unattributed = 0
@@ -83,7 +87,7 @@ def ensure_configured() -> Config:
     return config  # type: ignore[return-value]
 
 
-def emit(record: dict[str, Any], wake: bool = False) -> None:
+def emit(record: dict[str, Any], wake: bool = False, essential: bool = False) -> None:
     """Pack record on the caller's thread (a snapshot) and queue it. Never raises."""
     try:
         w = writer
@@ -93,7 +97,7 @@ def emit(record: dict[str, Any], wake: bool = False) -> None:
         redact = config.redact  # type: ignore[union-attr]
         if redact is not None:
             record = redact(record)
-        w.submit(pack_record(record), wake)  # type: ignore[union-attr]
+        w.submit(pack_record(record), wake, essential)  # type: ignore[union-attr]
     except Exception:
         count_internal_error()
 
@@ -120,20 +124,29 @@ def count_unattributed() -> None:
 def session_started(session: Session) -> None:
     with _lock:
         open_sessions[session.id] = session
-    emit(session.start_record(), wake=True)
+    emit(session.start_record(), wake=True, essential=True)
 
 
 def session_ended(session: Session) -> None:
     global auto_session
     with _lock:
         open_sessions.pop(session.id, None)
+        recently_ended.append((time.monotonic(), session))
         if auto_session is session:
             auto_session = None
 
 
-def open_session_records() -> list[dict[str, Any]]:
+def open_session_records(*, recent: bool = False) -> list[dict[str, Any]]:
+    """Start records of the open sessions; with ``recent``, also of sessions that ended in the
+    last RECENT_SECONDS (their last records may still be queued: a new file must restate them,
+    and drops must be charged to them)."""
     with _lock:
         sessions = list(open_sessions.values())
+        if recent:
+            horizon = time.monotonic() - RECENT_SECONDS
+            while recently_ended and recently_ended[0][0] < horizon:
+                recently_ended.popleft()
+            sessions += [s for _, s in recently_ended]
     return [s.start_record() for s in sessions]
 
 
@@ -220,6 +233,7 @@ def reset() -> None:
         writer = None
         open_sessions.clear()
         auto_session = None
+        recently_ended.clear()
         internal_errors = 0
         unattributed = 0
         _warned_unattributed = False

@@ -13,7 +13,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,13 +23,11 @@ from ._format import (
     FILE_SUFFIX,
     FORMAT_MAJOR,
     FORMAT_MINOR,
-    FRAME_TARGET,
     REC_DROPPED,
     REC_FILE,
     REC_HEARTBEAT,
     encode_file_header,
-    encode_frame,
-    encode_payload,
+    encode_frames,
 )
 
 log = logging.getLogger("sessiontrail")
@@ -61,7 +59,7 @@ class Writer:
         self,
         directory: Path,
         config: WriterConfig,
-        open_session_records: Callable[[], list[dict]] = lambda: [],
+        open_session_records: Callable[..., list[dict]] = lambda recent=False: [],
         host_info: Callable[[], dict | None] = lambda: None,
     ) -> None:
         self.directory = Path(directory)
@@ -103,10 +101,14 @@ class Writer:
         self.files: list[Path] = []
 
     # ------------------------------------------------------------------ caller side
-    def submit(self, data: bytes, wake: bool = False) -> None:
-        """Queue one packed record. Never blocks on I/O, never raises."""
+    def submit(self, data: bytes, wake: bool = False, essential: bool = False) -> None:
+        """Queue one packed record. Never blocks on I/O, never raises. When the queue is full
+        the record is dropped and counted, unless it is essential (a session's start or end,
+        rare and small, without which the session could not be shown right)."""
         with self._lock:
-            if len(self._queue) >= self.config.max_queue_records or self._queued_bytes >= self.config.max_queue_bytes:
+            if not essential and (
+                len(self._queue) >= self.config.max_queue_records or self._queued_bytes >= self.config.max_queue_bytes
+            ):
                 self.dropped += 1
                 if not self._warned:
                     self._warn("recording queue is full (the disk is slower than the events)")
@@ -209,7 +211,7 @@ class Writer:
                     extra.append(self._heartbeat(sessions))
                 self._last_heartbeat = now
             if self.dropped != self._dropped_reported:
-                self._drop_sessions.update(r["session"] for r in self._open_session_records())
+                self._drop_sessions.update(r["session"] for r in self._open_session_records(recent=True))
                 extra.append(
                     {
                         "type": REC_DROPPED,
@@ -220,6 +222,7 @@ class Writer:
                 )
             ok = True
             if batch or extra:
+                self._check_file_still_there()
                 ok = self._write_records(batch, [pack_record(r) for r in extra])
                 if ok and extra and extra[-1]["type"] == REC_DROPPED:
                     self._dropped_reported = extra[-1]["count"]
@@ -249,7 +252,7 @@ class Writer:
         GIL once), rotating between calls when a file is full. A failed write drops only the
         batch records in frames not completely written; the file is then closed, so nothing is
         ever appended after a partial frame."""
-        frames = [(encode_frame(encode_payload(chunk)), len(chunk)) for chunk in _chunks(batch + extra, FRAME_TARGET)]
+        frames = encode_frames(batch + extra)
         written_records = 0
         i = 0
         while i < len(frames):
@@ -286,14 +289,6 @@ class Writer:
         now = time.monotonic()
         if now < self._retry_at:
             return False
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            path = self.directory / self._file_name()
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
-        except OSError as exc:
-            self._retry_at = now + 1.0
-            self._warn(f"cannot create a session file in {self.directory}: {exc.strerror or exc}")
-            return False
         head = [
             pack_record(
                 {
@@ -309,17 +304,26 @@ class Writer:
                 }
             )
         ]
-        # Every file restates the sessions open in this process, so one file read alone is whole.
-        head += [pack_record(r | {"continued": True}) for r in self._open_session_records()] if self._seq else []
-        data = encode_file_header() + b"".join(encode_frame(encode_payload(c)) for c in _chunks(head, FRAME_TARGET))
+        # Later files restate the sessions of this process, so one file read alone is whole.
+        if self._seq:
+            head += [pack_record(r | {"continued": True}) for r in self._open_session_records(recent=True)]
+        data = encode_file_header() + b"".join(frame for frame, _ in encode_frames(head))
+        path = self.directory / self._file_name()
         try:
-            done, error = _write_all(fd, data)
-            if error is not None:
-                raise OSError(error)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
         except OSError as exc:
-            os.close(fd)
             self._retry_at = now + 1.0
-            self._warn(f"cannot write {path}: {exc}")
+            self._warn(f"cannot create a session file in {self.directory}: {exc.strerror or exc}")
+            return False
+        # Header and first frames in one write: a file never exists without its header for long.
+        done, error = _write_all(fd, data)
+        if error is not None:
+            os.close(fd)
+            if done == 0:
+                _unlink_quietly(path)  # nothing of ours in it: do not leave an empty file behind
+            self._retry_at = now + 1.0
+            self._warn(f"cannot write {path}: {error}")
             return False
         self._fd, self._path = fd, path
         self._file_bytes = len(data)
@@ -332,6 +336,19 @@ class Writer:
                 self._resumed_logged = True
                 log.warning("sessiontrail: recording resumed into %s (%d records dropped so far)", path, self.dropped)
         return True
+
+    def _check_file_still_there(self) -> None:
+        """If our file was deleted (or its folder was), start a new one instead of writing
+        into a file nobody can open."""
+        if self._fd is None:
+            return
+        try:
+            gone = os.fstat(self._fd).st_nlink == 0
+        except OSError:
+            gone = True
+        if gone:
+            log.warning("sessiontrail: %s was deleted; recording continues in a new file", self._path)
+            self._close_file()
 
     def _fsync(self) -> None:
         if self._fd is not None:
@@ -358,7 +375,7 @@ class Writer:
     def _count_drop(self, count: int, reason: str) -> None:
         with self._lock:
             self.dropped += count
-        self._drop_sessions.update(r["session"] for r in self._open_session_records())
+        self._drop_sessions.update(r["session"] for r in self._open_session_records(recent=True))
         self._warn(reason)
 
     def _warn(self, message: str) -> None:
@@ -369,17 +386,11 @@ class Writer:
             log.warning("sessiontrail: %s; records are being dropped and counted", message)
 
 
-def _chunks(records: Iterable[bytes], target: int) -> Iterable[list[bytes]]:
-    chunk: list[bytes] = []
-    size = 0
-    for record in records:
-        chunk.append(record)
-        size += len(record)
-        if size >= target:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _write_all(fd: int, data: bytes) -> tuple[int, str | None]:

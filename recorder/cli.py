@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 import time
@@ -10,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._encode import pack_record
+from ._format import FORMAT_MAJOR, FORMAT_MINOR, encode_file_header, encode_frames
 from ._state import default_directory
 from .catalog import Catalog, Node, SessionInfo, format_cost, format_duration, hex_id, iso, load
 from .reader import Batch, FolderReader, Problem
@@ -69,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="check files; exit 1 if any is damaged")
     p.add_argument("paths", nargs="+", type=Path, help="files or folders")
     p.set_defaults(run=cmd_verify)
+
+    p = sub.add_parser("export", help="write selected sessions to a file to share")
+    p.add_argument("session_ids", nargs="+", metavar="SESSION_ID", help="session ids or unique prefixes")
+    p.add_argument("--dir", action="append", type=Path, default=None, help="folder or file to look in")
+    p.add_argument("-o", "--output", type=Path, help="file to write (default: ./sessiontrail-export-ID.trail or .jsonl)")
+    p.add_argument("--format", choices=["trail", "jsonl"], default="trail", help="trail (our format, opens in the viewer) or jsonl")
+    p.add_argument(
+        "--redact", nargs="*", metavar="KEY", default=None,
+        help="mask secrets first: well-known secret keys and API key formats, plus these keys",
+    )
+    p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("demo", help="record a realistic set of demo sessions")
     p.add_argument("dir", nargs="?", type=Path, help="folder (default: the recording folder)")
@@ -298,6 +312,60 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 where = f"bytes {problem.offset}-{problem.offset + (problem.length or 0)}: " if problem.offset is not None else ""
                 print(f"         {where}{problem.message}")
     return EXIT_DAMAGED if damaged else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    reader = FolderReader(_paths(args.dir))
+    batch = reader.poll()
+    _report(batch.problems)
+    catalog = Catalog()
+    catalog.apply(batch)
+    sessions = [_find(catalog, sid) for sid in args.session_ids]
+    ids = {s.id for s in sessions}
+    redact = None
+    if args.redact is not None:
+        from .redact import DEFAULT_KEYS, Redactor
+
+        redact = Redactor(DEFAULT_KEYS | set(args.redact))
+    records = sorted(
+        (r for r in batch.records() if r.get("session") in ids and r.get("type") != "heartbeat"),
+        key=lambda r: r["ts"] if isinstance(r.get("ts"), int) else 0,
+    )
+    meta = next((catalog.file_meta[s.start_file] for s in sessions if s.start_file in catalog.file_meta), {})
+    head = {
+        "type": "file",
+        "ts": time.time_ns(),
+        "format": [FORMAT_MAJOR, FORMAT_MINOR],
+        "writer": "export",
+        "exported": sorted(ids),
+        "host_info": meta.get("host_info"),
+        "heartbeat_interval": meta.get("heartbeat_interval"),
+    }
+    if redact is not None:
+        head, records = redact(head), [redact(r) for r in records]
+    output = args.output or Path(f"sessiontrail-export-{sessions[0].id[:8]}.{args.format}")
+    if output.exists():
+        raise UsageError(f"{output} exists; choose another file with -o")
+    try:
+        if args.format == "jsonl":
+            with open(output, "x", encoding="utf-8") as fh:
+                for record in [head, *records]:
+                    fh.write(json.dumps(record, ensure_ascii=False, default=_json_default) + "\n")
+        else:
+            frames = encode_frames([pack_record(r) for r in [head, *records]])
+            with open(output, "xb") as fh:
+                fh.write(encode_file_header() + b"".join(frame for frame, _ in frames))
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    redacted = " (redacted)" if redact is not None else ""
+    print(f"wrote {len(records)} records of {len(ids)} session{'s' if len(ids) != 1 else ''} to {output}{redacted}")
+    return EXIT_OK
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode("ascii")}
+    return repr(value)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -77,3 +77,12 @@ def cli(*args: str, check: bool = True, timeout: float = 60) -> subprocess.Compl
     if check and proc.returncode != 0:
         raise AssertionError(f"sessiontrail {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true", help="run the long kill/fuzz loops (also SESSIONTRAIL_LONG=1)")
+
+
+@pytest.fixture
+def long_run(request) -> bool:
+    return bool(request.config.getoption("--long") or os.environ.get("SESSIONTRAIL_LONG"))
