@@ -395,3 +395,34 @@ def test_a_slow_disk_never_blocks_the_caller_and_memory_stays_bounded(tmp_path):
     (info,) = catalog.sessions.values()
     assert info.dropped == figures["dropped"] and info.end_state == "Success"
     assert info.event_count + info.dropped == 400_000
+
+
+def test_a_folder_that_becomes_unwritable_drops_counts_and_resumes(tmp_path):
+    # As root, permissions do not stop writes; a file standing where the folder was does.
+    folder = tmp_path / "blocked"
+    proc = run_script(
+        f"""
+        import os, shutil, time, recorder
+        from recorder import _state
+        recorder.init(directory={str(folder)!r}, flush_interval=0.01)
+        recorder.record(recorder.ActionEvent(action_type="before"))
+        recorder.flush()
+        shutil.rmtree({str(folder)!r})
+        with open({str(folder)!r}, "w") as fh:
+            fh.write("not a folder")
+        for i in range(50):
+            recorder.record(recorder.ActionEvent(action_type="lost"))
+        recorder.flush()
+        print("dropped", _state.writer.dropped, flush=True)
+        os.remove({str(folder)!r})
+        time.sleep(1.1)                    # the writer retries once a second
+        recorder.record(recorder.ActionEvent(action_type="after"))
+        recorder.end_session("Success")
+        recorder.flush()
+        """
+    )
+    assert int(proc.stdout.split()[-1]) == 50
+    assert proc.stderr.count("records are being dropped") == 1 and "recording resumed" in proc.stderr
+    catalog, _ = load(folder)
+    (info,) = catalog.sessions.values()
+    assert [n.name for n in info.nodes.values()] == ["after"] and info.end_state == "Success" and info.dropped == 50
