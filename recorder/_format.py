@@ -171,16 +171,18 @@ def describe_tail(chunk: memoryview | bytes) -> str:
     return reason
 
 
+def payload_header(n: int) -> bytes:
+    """The msgpack array header for a payload of n records."""
+    if n < 16:
+        return bytes((0x90 | n,))
+    if n < 0x10000:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
+
+
 def encode_payload(packed_records: list[bytes]) -> bytes:
     """A frame payload: one msgpack array whose elements are the already-packed records."""
-    n = len(packed_records)
-    if n < 16:
-        head = bytes((0x90 | n,))
-    elif n < 0x10000:
-        head = b"\xdc" + n.to_bytes(2, "big")
-    else:
-        head = b"\xdd" + n.to_bytes(4, "big")
-    return head + b"".join(packed_records)
+    return payload_header(len(packed_records)) + b"".join(packed_records)
 
 
 def encode_frames(packed_records: list[bytes], target: int = FRAME_TARGET) -> list[tuple[bytes, int]]:

@@ -98,12 +98,13 @@ class Event:
 
     def to_record(self, session: Session, parent: int | None) -> dict[str, Any]:
         now = _clock.now_ns()
+        init = self.init_timestamp
         if self._recorded:  # the same object recorded again is a new event, happening now
-            event_id, start = new_id(), _to_ns(self.init_timestamp) or now
+            event_id, start = new_id(), now if init is None else (_to_ns(init) or now)
         else:
             self._recorded = True
-            event_id, start = self.id, _to_ns(self.init_timestamp) or self._start_ns
-        end = _to_ns(self.end_timestamp) or now
+            event_id, start = self.id, self._start_ns if init is None else (_to_ns(init) or self._start_ns)
+        end = now if self.end_timestamp is None else (_to_ns(self.end_timestamp) or now)
         record = {
             "type": REC_EVENT,
             "ts": start,

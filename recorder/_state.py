@@ -56,6 +56,7 @@ class Config:
 _lock = threading.RLock()
 _pid = os.getpid()
 config: Config | None = None
+_redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # config.redact, for the hot path
 writer: Writer | None = None
 open_sessions: dict[str, Session] = {}
 recently_ended: deque[tuple[float, Session]] = deque(maxlen=256)
@@ -73,11 +74,12 @@ def pid() -> int:
 
 def configure(new: Config) -> None:
     """Install a configuration and its writer (the first call wins until reset())."""
-    global config, writer
+    global config, writer, _redact
     with _lock:
         if config is not None:
             return
         config = new
+        _redact = new.redact
         writer = Writer(new.directory, new.writer, open_session_records, host_info=host_info)
 
 
@@ -94,9 +96,8 @@ def emit(record: dict[str, Any], wake: bool = False, essential: bool = False) ->
         if w is None:
             ensure_configured()
             w = writer
-        redact = config.redact  # type: ignore[union-attr]
-        if redact is not None:
-            record = redact(record)
+        if _redact is not None:
+            record = _redact(record)
         w.submit(pack_record(record), wake, essential)  # type: ignore[union-attr]
     except Exception:
         count_internal_error()
@@ -217,7 +218,7 @@ def shutdown(timeout: float = 5.0) -> None:
 
 def reset() -> None:
     """Close the writer and forget every session and setting (for tests)."""
-    global config, writer, auto_session, internal_errors, unattributed, _warned_unattributed
+    global config, writer, auto_session, internal_errors, unattributed, _warned_unattributed, _redact
     from . import _lifecycle
 
     if writer is not None:
@@ -230,6 +231,7 @@ def reset() -> None:
         for session in open_sessions.values():
             session._end_ns = session._start_ns  # forgotten, not ended: records nothing more
         config = None
+        _redact = None
         writer = None
         open_sessions.clear()
         auto_session = None

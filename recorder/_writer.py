@@ -23,11 +23,14 @@ from ._format import (
     FILE_SUFFIX,
     FORMAT_MAJOR,
     FORMAT_MINOR,
+    FRAME_TARGET,
     REC_DROPPED,
     REC_FILE,
     REC_HEARTBEAT,
     encode_file_header,
+    encode_frame,
     encode_frames,
+    payload_header,
 )
 
 log = logging.getLogger("sessiontrail")
@@ -64,6 +67,8 @@ class Writer:
     ) -> None:
         self.directory = Path(directory)
         self.config = config
+        self._max_records = config.max_queue_records
+        self._max_bytes = config.max_queue_bytes
         self._open_session_records = open_session_records
         self._host_info = host_info
         self._init_process_state()
@@ -74,7 +79,12 @@ class Writer:
         # collector inside a locked region may record too.
         self._lock = threading.RLock()
         self._io_lock = threading.Lock()  # one writer of the file at a time
-        self._queue: list[bytes] = []
+        # Callers append packed records to _frame; a full one is sealed (array header, CRC) into
+        # _sealed, so the writer thread's work is per frame, not per record.
+        self._frame = bytearray()
+        self._frame_records = 0
+        self._sealed: list[tuple[bytes, int]] = []  # (frame, records in it)
+        self._queued_records = 0
         self._queued_bytes = 0
         self._flush_requests = 0
         self._flushed = 0
@@ -106,19 +116,29 @@ class Writer:
         the record is dropped and counted, unless it is essential (a session's start or end,
         rare and small, without which the session could not be shown right)."""
         with self._lock:
-            if not essential and (
-                len(self._queue) >= self.config.max_queue_records or self._queued_bytes >= self.config.max_queue_bytes
-            ):
+            if not essential and (self._queued_records >= self._max_records or self._queued_bytes >= self._max_bytes):
                 self.dropped += 1
                 if not self._warned:
                     self._warn("recording queue is full (the disk is slower than the events)")
                 return
-            self._queue.append(data)
+            self._frame += data
+            self._frame_records += 1
+            self._queued_records += 1
             self._queued_bytes += len(data)
+            if len(self._frame) >= FRAME_TARGET:
+                self._seal()
         if self._thread is None:
             self._start()
         if wake:
             self._wake.set()
+
+    def _seal(self) -> None:
+        """Close the frame being filled (caller holds _lock)."""
+        if self._frame_records:
+            payload = payload_header(self._frame_records) + self._frame
+            self._sealed.append((encode_frame(bytes(payload)), self._frame_records))
+            self._frame = bytearray()
+            self._frame_records = 0
 
     def flush(self, timeout: float = 5.0, fsync: bool = False) -> bool:
         """Write everything queued before this call; True if it was written within timeout."""
@@ -198,8 +218,9 @@ class Writer:
     def _locked_cycle(self) -> bool:
         """Write what is queued (caller holds _io_lock). Returns True when nothing was dropped."""
         with self._lock:
-            batch, self._queue = self._queue, []
-            self._queued_bytes = 0
+            self._seal()
+            sealed, self._sealed = self._sealed, []
+            self._queued_records = self._queued_bytes = 0
             ticket = self._flush_requests
             fsync, self._fsync_requested = self._fsync_requested, False
         try:
@@ -221,9 +242,9 @@ class Writer:
                     }
                 )
             ok = True
-            if batch or extra:
+            if sealed or extra:
                 self._check_file_still_there()
-                ok = self._write_records(batch, [pack_record(r) for r in extra])
+                ok = self._write_frames(sealed, encode_frames([pack_record(r) for r in extra]))
                 if ok and extra and extra[-1]["type"] == REC_DROPPED:
                     self._dropped_reported = extra[-1]["count"]
                     self._drop_sessions.clear()
@@ -247,17 +268,18 @@ class Writer:
             "interval": self.config.heartbeat_interval,
         }
 
-    def _write_records(self, batch: list[bytes], extra: list[bytes]) -> bool:
-        """Write batch then extra as frames, a few MiB per write call (each call releases the
-        GIL once), rotating between calls when a file is full. A failed write drops only the
-        batch records in frames not completely written; the file is then closed, so nothing is
-        ever appended after a partial frame."""
-        frames = encode_frames(batch + extra)
+    def _write_frames(self, frames: list[tuple[bytes, int]], extra: list[tuple[bytes, int]]) -> bool:
+        """Write the callers' frames then the writer's own, a few MiB per write call (each call
+        releases the GIL once), rotating between calls when a file is full. A failed write
+        drops only the callers' records in frames not completely written; the file is then
+        closed, so nothing is ever appended after a partial frame."""
+        queued = sum(count for _, count in frames)
+        frames = frames + extra
         written_records = 0
         i = 0
         while i < len(frames):
             if self._fd is None and not self._open_file():
-                self._count_drop(max(0, len(batch) - written_records), "cannot open a file")
+                self._count_drop(max(0, queued - written_records), "cannot open a file")
                 return False
             group_end, group_bytes = i, 0
             while group_end < len(frames) and (group_end == i or group_bytes < WRITE_GROUP):
@@ -273,7 +295,7 @@ class Writer:
                 self._file_bytes += len(frame)
                 i += 1
             if i < group_end:  # the write failed part-way
-                self._count_drop(max(0, len(batch) - written_records), f"cannot write {self._path}: {error}")
+                self._count_drop(max(0, queued - written_records), f"cannot write {self._path}: {error}")
                 self._close_file()
                 return False
             if self._file_bytes >= self.config.rotate_bytes:
