@@ -80,6 +80,7 @@ def configure(new: Config) -> None:
             return
         config = new
         _redact = new.redact
+        host_info()  # now, on the caller's thread: on a busy writer thread its syscalls cost ~0.5 s
         writer = Writer(new.directory, new.writer, open_session_records, host_info=host_info)
 
 
@@ -169,7 +170,8 @@ def host_info() -> dict[str, Any] | None:
             "hostname": HOSTNAME,
             "os": platform.system(),
             "os_release": platform.release(),
-            "platform": platform.platform(),
+            # not platform.platform(): it reads the Python binary to find the libc version
+            "platform": f"{platform.system()}-{platform.release()}-{platform.machine()}",
             "machine": platform.machine(),
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),

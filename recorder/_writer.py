@@ -36,7 +36,7 @@ from ._format import (
 log = logging.getLogger("sessiontrail")
 
 FSYNC_POLICIES = ("never", "session", "always")
-WRITE_GROUP = 4 << 20  # bytes per write call
+WRITE_GROUP = 16 << 20  # bytes per write call: each call waits for the GIL again afterwards
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,9 @@ class Writer:
         self._frame = bytearray()
         self._frame_records = 0
         self._sealed: list[tuple[bytes, int]] = []  # (frame, records in it)
+        self._handoff_requested = False
+        self._handoff_ready = threading.Event()
+        self._handoff: tuple[list[tuple[bytes, int]], int, bool] = ([], 0, False)
         self._queued_records = 0
         self._queued_bytes = 0
         self._flush_requests = 0
@@ -127,6 +130,8 @@ class Writer:
             self._queued_bytes += len(data)
             if len(self._frame) >= FRAME_TARGET:
                 self._seal()
+            if self._handoff_requested:
+                self._hand_off()
         if self._thread is None:
             self._start()
         if wake:
@@ -215,14 +220,37 @@ class Writer:
         with self._io_lock:
             self._locked_cycle()
 
+    def _take_queued(self) -> tuple[list[tuple[bytes, int]], int, bool]:
+        """Everything queued so far, as sealed frames, with the flush ticket it satisfies.
+
+        While callers are busy, the writer does not compete for _lock (a thread waiting for a
+        lock that a busy thread keeps re-taking can wait for hundreds of milliseconds under
+        the GIL): it asks, and the next caller hands the queue over inside its own locked
+        section. Only when no caller comes within 20 ms does the writer take the lock itself,
+        which is then uncontended."""
+        self._handoff_ready.clear()
+        self._handoff_requested = True
+        if not self._handoff_ready.wait(0.02):
+            with self._lock:
+                if not self._handoff_ready.is_set():
+                    self._hand_off()
+        handed = self._handoff
+        self._handoff = ([], 0, False)
+        return handed
+
+    def _hand_off(self) -> None:
+        """Move the queue to _handoff (holder of _lock only)."""
+        self._handoff_requested = False
+        self._seal()
+        self._handoff = (self._sealed, self._flush_requests, self._fsync_requested)
+        self._sealed = []
+        self._fsync_requested = False
+        self._queued_records = self._queued_bytes = 0
+        self._handoff_ready.set()
+
     def _locked_cycle(self) -> bool:
         """Write what is queued (caller holds _io_lock). Returns True when nothing was dropped."""
-        with self._lock:
-            self._seal()
-            sealed, self._sealed = self._sealed, []
-            self._queued_records = self._queued_bytes = 0
-            ticket = self._flush_requests
-            fsync, self._fsync_requested = self._fsync_requested, False
+        sealed, ticket, fsync = self._take_queued()
         try:
             now = time.time()
             extra: list[dict] = []
