@@ -1,0 +1,174 @@
+"""Every benchmark in one go, with the peers measured in the same run, as one table.
+
+    python bench/run.py [--quick]
+
+Columns: metric, sessiontrail, peer, ratio (peer / sessiontrail, >1 means we are faster),
+target, pass. Peers that are not installed are skipped and say so: `pip install
+opentelemetry-sdk agentops` adds them. Each measurement runs in its own process so none
+disturbs another. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
+
+CALLER_COST = """
+import json, sys, tempfile, time
+N = int(sys.argv[1])
+
+def best_per_call(fn, n, repeat=5):
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn(n)
+        best = min(best, (time.perf_counter() - t) / n)
+    return best
+
+def plain(x):
+    return x
+
+def loop(f):
+    def run(n):
+        for i in range(n):
+            f(i)
+    return run
+
+base = best_per_call(loop(plain), N)
+kind = sys.argv[2]
+if kind == "sessiontrail":
+    import recorder
+    from recorder.decorators import operation
+    recorder.init(directory=tempfile.mkdtemp(), auto_start_session=False)
+    recorder.start_session()
+    span = operation(plain)
+    event = recorder.ActionEvent(action_type="step", params={"i": 1}, returns="ok")
+    def records(n):
+        for _ in range(n):
+            recorder.record(event)
+    def noop(n):
+        for _ in range(n):
+            pass
+    out = {"span": best_per_call(loop(span), N) - base, "record": best_per_call(records, N) - best_per_call(noop, N)}
+elif kind == "otel":
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+    class NoopExporter(SpanExporter):
+        def export(self, spans):
+            return SpanExportResult.SUCCESS
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(NoopExporter()))
+    tracer = provider.get_tracer("bench")
+    def span(x):
+        with tracer.start_as_current_span("span") as s:
+            s.set_attribute("input", repr(x))
+            result = plain(x)
+            s.set_attribute("output", repr(result))
+            return result
+    def events(n):
+        with tracer.start_as_current_span("parent") as s:
+            for _ in range(n):
+                s.add_event("step", {"i": 1, "returns": "ok"})
+    out = {"span": best_per_call(loop(span), N) - base, "record": best_per_call(events, min(N, 100_000), 3)}
+elif kind == "agentops":
+    import logging
+    logging.disable(logging.CRITICAL)
+    import agentops
+    from agentops.sdk.decorators import operation
+    agentops.init(api_key="00000000-0000-0000-0000-000000000000", auto_start_session=False,
+                  endpoint="http://127.0.0.1:9", exporter_endpoint="http://127.0.0.1:9/v1/traces",
+                  instrument_llm_calls=False, log_level="CRITICAL")
+    span = operation(plain)
+    out = {"span": best_per_call(loop(span), N) - base}
+print(json.dumps(out))
+"""
+
+
+def child(code: str, *args: str, timeout: float = 600) -> dict | None:
+    try:
+        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], capture_output=True, text=True, timeout=timeout, env=ENV)
+    except subprocess.TimeoutExpired:
+        return None
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if proc.returncode == 0 and lines else None
+
+
+def has(module: str) -> bool:
+    return subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, env=ENV).returncode == 0
+
+
+def bench_script(name: str, *args: str) -> str:
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / name), *args], capture_output=True, text=True, env=ENV, timeout=1800)
+    return proc.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args()
+    calls = 50_000 if args.quick else 200_000
+    rows: list[tuple[str, str, str, str, str, str]] = []
+
+    ours = child(CALLER_COST, calls, "sessiontrail")
+    peers = {}
+    for peer, module in (("otel", "opentelemetry.sdk"), ("agentops", "agentops")):
+        peers[peer] = child(CALLER_COST, calls, peer, timeout=300) if has(module) else None
+
+    def add(metric, value, peer_value, unit, target, passed, peer_name=""):
+        ratio = f"{peer_value / value:.1f}x" if value and peer_value else "-"
+        peer_text = f"{peer_value:.2f} {unit} ({peer_name})" if peer_value else (f"not installed ({peer_name})" if peer_name else "-")
+        rows.append((metric, f"{value:.2f} {unit}", peer_text, ratio, target, "PASS" if passed else "miss"))
+
+    span = ours["span"] * 1e6
+    for peer in ("otel", "agentops"):
+        value = peers[peer]["span"] * 1e6 if peers.get(peer) else None
+        add(f"caller cost, decorated call vs {peer}", span, value, "µs", "≤ 5 µs and beat peer", span <= 5 and (value is None or span < value), peer)
+    record = ours["record"] * 1e6
+    otel_event = peers["otel"]["record"] * 1e6 if peers.get("otel") else None
+    add("caller cost, record()", record, otel_event, "µs", "≤ 2 µs", record <= 2, "otel add_event")
+
+    rec = bench_script("recorder_bench.py", "--calls", str(calls), "--write-seconds", "3" if args.quick else "10")
+    for line in rec.splitlines():
+        if line.startswith("sustained write"):
+            rate = float(line.split(":")[1].split("events/s")[0].replace(",", ""))
+            dropped = int(line.split("s, ")[1].split(" dropped")[0].replace(",", ""))
+            rows.append(("sustained write, one process", f"{rate:,.0f} ev/s, {dropped:,} dropped", "-", "-", "≥ 300,000/s, 0 dropped", "PASS" if rate >= 300_000 and dropped == 0 else "miss"))
+        if line.startswith("read:"):
+            rate = float(line.split(":")[1].split("records/s")[0].replace(",", ""))
+            rows.append(("read (decode)", f"{rate:,.0f} rec/s", "tensorboard: not measured yet", "-", "≥ 1,000,000/s", "PASS" if rate >= 1e6 else "miss"))
+
+    sizes = [(100, 100_000), (1000, 1_000_000)] if not args.quick else [(10, 1_000), (100, 100_000)]
+    for sessions, events in sizes:
+        out = bench_script("viewer_bench.py", "--sessions", str(sessions), "--events", str(events), "--spans", str(min(events, 100_000)))
+        for line in out.splitlines():
+            if line.startswith("open "):
+                seconds = float(line.split("window usable ")[1].split(" s")[0])
+                target_ok = seconds < 5
+                rows.append((f"open folder, {sessions:,} sessions / {events:,} events", f"{seconds:.2f} s", "-", "-", "< 5 s (1M events)", "PASS" if target_ok else "miss"))
+            if line.startswith("timeline") and events == sizes[-1][1]:
+                p95 = float(line.split("p95 ")[1].split(" ms")[0])
+                rows.append((line.split(":")[0], f"p95 {p95:.1f} ms", "-", "-", "< 16 ms (1M spans)", "PASS" if p95 < 16 else "miss"))
+            if line.startswith("record-to-visible") and events == sizes[-1][1]:
+                p95 = float(line.split("p95 ")[1].split(" ms")[0])
+                rows.append(("record-to-visible at 10,000 ev/s", f"p95 {p95:.0f} ms", "-", "-", "< 200 ms", "PASS" if p95 < 200 else "miss"))
+
+    headers = ("metric", "sessiontrail", "peer", "ratio", "target", "pass")
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    for row in [headers, *rows]:
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory():
+        main()
