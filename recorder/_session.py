@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import _clock, _state
-from ._context import current_session_var, parent_span_of
+from ._context import current_session_var, current_span_var, parent_span_of
 from ._format import (
     REC_EVENT,
     REC_SESSION_END,
@@ -360,14 +360,15 @@ class Session:
     end_session = end
 
     def __enter__(self) -> Session:
-        self._token = current_session_var.set(self)
+        self._tokens = (current_session_var.set(self), current_span_var.set(None))
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        token = getattr(self, "_token", None)
-        if token is not None:
+        tokens = getattr(self, "_tokens", None)
+        if tokens is not None:
             try:
-                current_session_var.reset(token)
+                current_span_var.reset(tokens[1])
+                current_session_var.reset(tokens[0])
             except ValueError:  # exited in a different context than entered
                 current_session_var.set(None)
         if exc is None:

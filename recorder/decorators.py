@@ -26,9 +26,13 @@ __all__ = ["session", "agent", "operation", "task", "workflow", "tool", "guardra
 
 
 def resolve_session() -> Session | None:
-    """The current session: this context's, else the only open one, else None."""
+    """The current session: the innermost span's, else this context's, else the only open
+    one, else None. (A span call sets only the span: it carries its session.)"""
+    span = current_span_var.get()
+    if span is not None and span[0]._end_ns is None:
+        return span[0]
     session = current_session_var.get()
-    if session is not None and session.is_running:
+    if session is not None and session._end_ns is None:
         return session
     return _state.single_open_session()
 
@@ -60,6 +64,13 @@ class _Call:
 
 class _SpanCall(_Call):
     __slots__ = ()
+
+    def activate(self) -> Any:  # type: ignore[override]
+        return current_span_var.set((self.session, self.span_id))  # type: ignore[arg-type]
+
+    @staticmethod
+    def deactivate(tokens: Any) -> None:  # type: ignore[override]
+        current_span_var.reset(tokens)
 
     def finish(self, result: Any = None, exc: BaseException | None = None) -> None:
         record: dict[str, Any] = {
