@@ -60,14 +60,21 @@ if kind == "sessiontrail":
         for _ in range(n):
             pass
     out = {"span": best_per_call(loop(span), N) - base, "record": best_per_call(records, N) - best_per_call(noop, N)}
-elif kind == "otel":
+elif kind in ("otel", "otel-sessiontrail"):
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
     class NoopExporter(SpanExporter):
         def export(self, spans):
             return SpanExportResult.SUCCESS
     provider = TracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(NoopExporter()))
+    if kind == "otel":
+        provider.add_span_processor(BatchSpanProcessor(NoopExporter()))
+    else:
+        import recorder
+        from recorder.otel import SessionTrailSpanProcessor
+        recorder.init(directory=tempfile.mkdtemp(), auto_start_session=False)
+        recorder.start_session()
+        provider.add_span_processor(SessionTrailSpanProcessor())
     tracer = provider.get_tracer("bench")
     def span(x):
         with tracer.start_as_current_span("span") as s:
@@ -129,6 +136,11 @@ def main() -> None:
         peer_text = f"{peer_value:.2f} {unit} ({peer_name})" if peer_value else (f"not installed ({peer_name})" if peer_name else "-")
         rows.append((metric, f"{value:.2f} {unit}", peer_text, ratio, target, "PASS" if passed else "miss"))
 
+    if peers.get("otel"):
+        through_ours = child(CALLER_COST, calls, "otel-sessiontrail", timeout=300)
+        if through_ours:
+            ours_otel, theirs = through_ours["span"] * 1e6, peers["otel"]["span"] * 1e6
+            add("caller cost, an OTel span: our processor vs OTel BatchSpanProcessor", ours_otel, theirs, "µs", "faster than the SDK's own", ours_otel < theirs, "otel batch")
     span = ours["span"] * 1e6
     for peer in ("otel", "agentops"):
         value = peers[peer]["span"] * 1e6 if peers.get(peer) else None

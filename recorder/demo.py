@@ -19,14 +19,7 @@ from pathlib import Path
 import recorder
 from recorder import _clock
 from recorder.decorators import agent, operation, session, task, tool, workflow
-
-# USD per million tokens (input, output): a few well-known public list prices.
-PRICES = {
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4o-mini": (0.15, 0.60),
-    "claude-3-5-sonnet": (3.00, 15.00),
-    "claude-3-5-haiku": (0.80, 4.00),
-}
+from recorder.prices import cost_of
 
 TOPICS = [
     ("solid-state battery recycling", ["production", "customer-query"]),
@@ -70,7 +63,6 @@ class Demo:
         self.clock.sleep(0.6, 4.0)
         prompt_tokens = len(prompt.split()) * 4 + self.rng.randint(200, 1800)
         completion_tokens = len(completion.split()) * 2 + self.rng.randint(40, 600)
-        price_in, price_out = PRICES[model]
         recorder.record(
             recorder.LLMEvent(
                 model=model,
@@ -81,7 +73,7 @@ class Demo:
                 completion={"role": "assistant", "content": completion},
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
-                cost=round((prompt_tokens * price_in + completion_tokens * price_out) / 1e6, 6),
+                cost=cost_of(model, prompt_tokens, completion_tokens),
                 init_timestamp=start / 1e9,
                 end_timestamp=self.clock.now_ns() / 1e9,
             )
@@ -277,11 +269,10 @@ def live_session(folder: Path, seconds: float) -> None:
         start = time.time()
         time.sleep(rng.uniform(0.2, 0.8))
         tokens_in, tokens_out = rng.randint(300, 1500), rng.randint(50, 400)
-        price_in, price_out = PRICES[model]
         recorder.record(
             recorder.LLMEvent(
                 model=model, prompt=prompt, completion=completion, prompt_tokens=tokens_in,
-                completion_tokens=tokens_out, cost=round((tokens_in * price_in + tokens_out * price_out) / 1e6, 6),
+                completion_tokens=tokens_out, cost=cost_of(model, tokens_in, tokens_out),
                 init_timestamp=start, end_timestamp=time.time(),
             )
         )
