@@ -108,12 +108,35 @@ def init(
         elif directory is not None and Path(directory).expanduser() != _state.config.directory:
             log.warning("sessiontrail: init() was already called; still recording into %s", _state.config.directory)
         _lifecycle.install()
+        _attach_to_opentelemetry()
         if not auto_start_session:
             return None
         if _state.auto_session is not None and _state.auto_session.is_running:
             return _state.auto_session
         _state.auto_session = start_session(name=session_name)
         return _state.auto_session
+
+
+_otel_attached = False
+
+
+def _attach_to_opentelemetry() -> None:
+    """If the program has an OpenTelemetry SDK TracerProvider, record its spans too."""
+    global _otel_attached
+    if _otel_attached:
+        return
+    try:
+        from opentelemetry import trace
+
+        provider = trace.get_tracer_provider()
+        if not hasattr(provider, "add_span_processor"):
+            return  # no SDK provider configured (the API's no-op one)
+        from .otel import SessionTrailSpanProcessor
+
+        provider.add_span_processor(SessionTrailSpanProcessor())
+        _otel_attached = True
+    except Exception:  # OpenTelemetry absent or unusual: recording works without it
+        return
 
 
 def start_session(

@@ -125,3 +125,24 @@ def test_genai_and_openinference_llm_spans_become_llm_events(rec, folder, tracer
     assert info.llm_calls == 3 and info.tool_calls == 1
     assert (info.prompt_tokens, info.completion_tokens) == (1310, 360)
     assert all(n.end > n.start for n in llms.values())
+
+
+def test_init_attaches_to_an_existing_tracer_provider(tmp_path):
+    from conftest import run_script
+
+    run_script(
+        f"""
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        trace.set_tracer_provider(TracerProvider())   # the app's own OpenTelemetry set-up
+        import recorder
+        recorder.init(directory={str(tmp_path)!r}, tags=["app"])
+        tracer = trace.get_tracer("app")
+        with tracer.start_as_current_span("instrumented-by-otel"):
+            pass
+        recorder.end_session("Success")
+        """
+    )
+    catalog, _ = load(tmp_path)
+    (info,) = catalog.sessions.values()
+    assert info.tags == ["app"] and [n.name for n in info.nodes.values()] == ["instrumented-by-otel"]
