@@ -7,7 +7,7 @@ so a record from a hostile or newer file is skipped or shown as unknown, never a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -424,6 +424,31 @@ def _finish(node: Node, record: dict[str, Any], ts: int | None) -> None:
     node.status = _str(record.get("status"), "ok")
     attrs = record.get("attrs")
     node.end_attrs = attrs if isinstance(attrs, dict) else None
+
+
+def assign_lanes(depths: Sequence[int], starts: Sequence[float], ends: Sequence[float]) -> tuple[list[int], int]:
+    """Lanes for drawing nodes given in start order: one band of lanes per nesting depth and,
+    within a depth, a new lane only for a node that overlaps the ones before it (greedy), so
+    nothing is drawn on top of anything else. Returns each node's lane and the lane count."""
+    sub = [0] * len(depths)
+    lane_ends: dict[int, list[float]] = {}
+    for row, depth in enumerate(depths):
+        taken = lane_ends.setdefault(depth, [])
+        start = starts[row]
+        for i, lane_end in enumerate(taken):
+            if lane_end <= start:
+                taken[i] = ends[row]
+                sub[row] = i
+                break
+        else:
+            taken.append(ends[row])
+            sub[row] = len(taken) - 1
+    offsets: dict[int, int] = {}
+    total = 0
+    for depth in sorted(lane_ends):
+        offsets[depth] = total
+        total += len(lane_ends[depth])
+    return [offsets[depth] + sub[row] for row, depth in enumerate(depths)], total
 
 
 def load(paths: Iterable[str | Path] | str | Path) -> tuple[Catalog, Batch]:

@@ -7,6 +7,7 @@ import base64
 import json
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from ._encode import pack_record
 from ._format import FORMAT_MAJOR, FORMAT_MINOR, encode_file_header, encode_frames
 from ._state import default_directory
 from .catalog import Catalog, Node, SessionInfo, format_cost, format_duration, hex_id, iso, load
-from .reader import Batch, FolderReader, Problem
+from .reader import Batch, FileRecords, FolderReader, Problem
 
 EXIT_OK, EXIT_DAMAGED, EXIT_USAGE = 0, 1, 2
 
@@ -77,12 +78,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("session_ids", nargs="+", metavar="SESSION_ID", help="session ids or unique prefixes")
     p.add_argument("--dir", action="append", type=Path, default=None, help="folder or file to look in")
     p.add_argument("-o", "--output", type=Path, help="file to write (default: ./sessiontrail-export-ID.trail or .jsonl)")
-    p.add_argument("--format", choices=["trail", "jsonl"], default="trail", help="trail (our format, opens in the viewer) or jsonl")
+    p.add_argument(
+        "--format", choices=["trail", "jsonl", "otlp-json", "chrome"], default="trail",
+        help="trail (ours, opens in the viewer), jsonl (a record per line), otlp-json (OpenTelemetry), chrome (Perfetto, chrome://tracing)",
+    )
     p.add_argument(
         "--redact", nargs="*", metavar="KEY", default=None,
         help="mask secrets first: well-known secret keys and API key formats, plus these keys",
     )
     p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("import", help="read OTLP/JSON traces into session files")
+    p.add_argument("files", nargs="+", type=Path, help="OTLP/JSON files (one document each)")
+    p.add_argument("--dir", type=Path, default=None, help="folder to write into (default: the recording folder)")
+    p.set_defaults(run=cmd_import)
 
     p = sub.add_parser("demo", help="record a realistic set of demo sessions")
     p.add_argument("dir", nargs="?", type=Path, help="folder (default: the recording folder)")
@@ -343,7 +352,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     }
     if redact is not None:
         head, records = redact(head), [redact(r) for r in records]
-    output = args.output or Path(f"sessiontrail-export-{sessions[0].id[:8]}.{args.format}")
+    suffix = {"trail": "trail", "jsonl": "jsonl", "otlp-json": "otlp.json", "chrome": "chrome.json"}[args.format]
+    output = args.output or Path(f"sessiontrail-export-{sessions[0].id[:8]}.{suffix}")
     if output.exists():
         raise UsageError(f"{output} exists; choose another file with -o")
     try:
@@ -351,14 +361,50 @@ def cmd_export(args: argparse.Namespace) -> int:
             with open(output, "x", encoding="utf-8") as fh:
                 for record in [head, *records]:
                     fh.write(json.dumps(record, ensure_ascii=False, default=_json_default) + "\n")
+        elif args.format in ("otlp-json", "chrome"):
+            from .interchange import to_chrome, to_otlp_json
+
+            if redact is not None:  # rebuild the sessions from the redacted records
+                catalog = Catalog()
+                catalog.apply(Batch(files=[FileRecords(Path(output.name), [head, *records])]))
+                sessions = [catalog.sessions[s.id] for s in sessions if s.id in catalog.sessions]
+            document = to_otlp_json(catalog, sessions) if args.format == "otlp-json" else to_chrome(sessions)
+            with open(output, "x", encoding="utf-8") as fh:
+                json.dump(document, fh, ensure_ascii=False, default=_json_default)
         else:
-            frames = encode_frames([pack_record(r) for r in [head, *records]])
-            with open(output, "xb") as fh:
-                fh.write(encode_file_header() + b"".join(frame for frame, _ in frames))
+            write_trail(output, [head, *records])
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     redacted = " (redacted)" if redact is not None else ""
     print(f"wrote {len(records)} records of {len(ids)} session{'s' if len(ids) != 1 else ''} to {output}{redacted}")
+    return EXIT_OK
+
+
+def write_trail(path: Path, records: list[dict[str, Any]]) -> None:
+    """A new session file holding records (the first should be a "file" record)."""
+    frames = encode_frames([pack_record(r) for r in records])
+    with open(path, "xb") as fh:
+        fh.write(encode_file_header() + b"".join(frame for frame, _ in frames))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .interchange import records_from_otlp_json
+
+    folder = args.dir or default_directory()
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in args.files:
+        try:
+            document = json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{source}: not readable as OTLP/JSON ({exc})") from None
+        if not isinstance(document, dict) or "resourceSpans" not in document:
+            raise UsageError(f"{source}: not an OTLP/JSON traces document (no resourceSpans)")
+        records = records_from_otlp_json(document)
+        head = {"type": "file", "ts": time.time_ns(), "format": [FORMAT_MAJOR, FORMAT_MINOR], "writer": "import", "imported_from": source.name}
+        output = folder / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}_import_{uuid.uuid4().hex[:8]}_0000.trail"
+        write_trail(output, [head, *records])
+        sessions = {r["session"] for r in records if r.get("type") == "session_start"}
+        print(f"imported {len(sessions)} session{'s' if len(sessions) != 1 else ''} ({len(records)} records) from {source} into {output}")
     return EXIT_OK
 
 

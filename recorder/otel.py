@@ -26,45 +26,10 @@ from ._context import parent_span_of
 from ._format import REC_EVENT, REC_SPAN_END, REC_SPAN_START
 from ._session import Session
 from .decorators import resolve_session
+from .interchange import span_kind
 from .prices import cost_of
 
 ID_MASK = (1 << 63) - 1
-
-OPENINFERENCE_KINDS = {
-    "LLM": "llm",
-    "TOOL": "tool",
-    "AGENT": "agent",
-    "CHAIN": "workflow",
-    "RETRIEVER": "task",
-    "EMBEDDING": "llm",
-    "RERANKER": "task",
-    "GUARDRAIL": "guardrail",
-    "EVALUATOR": "task",
-}
-GENAI_OPERATIONS = {
-    "chat": "llm",
-    "text_completion": "llm",
-    "generate_content": "llm",
-    "embeddings": "llm",
-    "execute_tool": "tool",
-    "invoke_agent": "agent",
-    "create_agent": "agent",
-}
-
-
-def span_kind(attributes: Mapping[str, Any]) -> str:
-    """Our kind for an OTel span, from the GenAI or OpenInference attributes it starts with
-    (instrumentations set the operation and model when a span starts, results later)."""
-    kind = attributes.get("openinference.span.kind")
-    if isinstance(kind, str) and kind.upper() in OPENINFERENCE_KINDS:
-        return OPENINFERENCE_KINDS[kind.upper()]
-    operation = attributes.get("gen_ai.operation.name")
-    if isinstance(operation, str) and operation in GENAI_OPERATIONS:
-        return GENAI_OPERATIONS[operation]
-    if "gen_ai.request.model" in attributes or "llm.model_name" in attributes:
-        return "llm"
-    return "operation"
-
 
 # ---------------------------------------------------------------------------- LLM fields
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from recorder.catalog import ENDED, RUNNING, Node, SessionInfo
+from recorder.catalog import ENDED, RUNNING, Node, SessionInfo, assign_lanes
 
 KINDS = ("agent", "operation", "task", "workflow", "tool", "llm", "error", "action", "guardrail", "other")
 KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
@@ -197,7 +197,9 @@ def build_trace(session: SessionInfo, now_ns: int | None = None) -> Trace:
         dtype=np.uint8,
         count=n,
     )
-    lane, lane_count = _assign_lanes(depth, x0, x1, flags)
+    finish = np.where(flags & FLAG_POINT, x0, x1)  # markers take no room in a lane
+    lanes, lane_count = assign_lanes(depth, x0.tolist(), finish.tolist())
+    lane = np.asarray(lanes, dtype=np.int32)
     order = np.argsort(lane, kind="stable")  # rows are by start already
     bounds = np.searchsorted(lane[order], np.arange(lane_count + 1))
     lane_rows = [order[bounds[i] : bounds[i + 1]] for i in range(lane_count)]
@@ -220,30 +222,3 @@ def build_trace(session: SessionInfo, now_ns: int | None = None) -> Trace:
         lane_rows=lane_rows,
         lane_x0=lane_x0,
     )
-
-
-def _assign_lanes(depth: list[int], x0: np.ndarray, x1: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, int]:
-    """One band of lanes per nesting depth; within a depth, overlapping nodes take extra lanes
-    (greedy, by start), so nothing is drawn on top of anything else."""
-    n = len(depth)
-    sub = np.zeros(n, dtype=np.int32)
-    lane_ends: dict[int, list[float]] = {}
-    for row in range(n):
-        ends = lane_ends.setdefault(depth[row], [])
-        start = x0[row]
-        finish = x1[row] if not flags[row] & FLAG_POINT else start
-        for i, lane_end in enumerate(ends):
-            if lane_end <= start:
-                ends[i] = finish
-                sub[row] = i
-                break
-        else:
-            ends.append(finish)
-            sub[row] = len(ends) - 1
-    offsets: dict[int, int] = {}
-    total = 0
-    for d in sorted(lane_ends):
-        offsets[d] = total
-        total += len(lane_ends[d])
-    lane = np.fromiter((offsets[depth[row]] + sub[row] for row in range(n)), dtype=np.int32, count=n)
-    return lane, total

@@ -1,0 +1,336 @@
+"""Sessions out to the formats other tools read, and OTLP/JSON back in.
+
+- ``to_otlp_json``: the OTLP/JSON encoding of OpenTelemetry traces (hex trace and span ids,
+  integer enums, 64-bit integers as decimal strings). One trace per session; the session is the
+  root span; every span and event is a span, LLM calls with GenAI attributes
+  (``gen_ai.request.model``, ``gen_ai.usage.input_tokens``/``output_tokens``, messages).
+- ``to_chrome``: Chrome trace-event JSON for Perfetto UI and ``chrome://tracing``: complete
+  events (``ph: "X"``) and instant events, microseconds, one track per timeline lane so that
+  overlapping siblings never hide each other.
+- ``records_from_otlp_json``: OTLP/JSON to sessiontrail records (our own exports come back with
+  the same tree, times, names, statuses and LLM fields; foreign traces become one session per
+  trace, LLM spans mapped from GenAI or OpenInference attributes).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .catalog import Catalog, Node, SessionInfo, assign_lanes
+from .prices import cost_of
+
+SCOPE = {"name": "sessiontrail", "version": "0.1.0"}
+STATUS_OK, STATUS_ERROR = 1, 2
+SPAN_KIND_INTERNAL = 1
+SESSION_KIND = "session"
+
+
+OPENINFERENCE_KINDS = {
+    "LLM": "llm",
+    "TOOL": "tool",
+    "AGENT": "agent",
+    "CHAIN": "workflow",
+    "RETRIEVER": "task",
+    "EMBEDDING": "llm",
+    "RERANKER": "task",
+    "GUARDRAIL": "guardrail",
+    "EVALUATOR": "task",
+}
+GENAI_OPERATIONS = {
+    "chat": "llm",
+    "text_completion": "llm",
+    "generate_content": "llm",
+    "embeddings": "llm",
+    "execute_tool": "tool",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+}
+
+
+def span_kind(attributes: Mapping[str, Any]) -> str:
+    """Our kind for an OTel span, from the GenAI or OpenInference attributes it starts with
+    (instrumentations set the operation and model when a span starts, results later)."""
+    kind = attributes.get("openinference.span.kind")
+    if isinstance(kind, str) and kind.upper() in OPENINFERENCE_KINDS:
+        return OPENINFERENCE_KINDS[kind.upper()]
+    operation = attributes.get("gen_ai.operation.name")
+    if isinstance(operation, str) and operation in GENAI_OPERATIONS:
+        return GENAI_OPERATIONS[operation]
+    if "gen_ai.request.model" in attributes or "llm.model_name" in attributes:
+        return "llm"
+    return "operation"
+
+
+# ---------------------------------------------------------------------------- OTLP values
+
+
+def any_value(value: Any) -> dict[str, Any]:
+    """An OTLP/JSON AnyValue."""
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    if isinstance(value, str):
+        return {"stringValue": value}
+    if isinstance(value, (bytes, bytearray)):
+        return {"bytesValue": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, (list, tuple)):
+        return {"arrayValue": {"values": [any_value(v) for v in value]}}
+    if isinstance(value, dict):
+        return {"kvlistValue": {"values": [{"key": str(k), "value": any_value(v)} for k, v in value.items()]}}
+    return {"stringValue": "" if value is None else repr(value)}
+
+
+def from_any_value(value: dict[str, Any]) -> Any:
+    if "stringValue" in value:
+        return value["stringValue"]
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "intValue" in value:
+        return int(value["intValue"])
+    if "doubleValue" in value:
+        return float(value["doubleValue"])
+    if "bytesValue" in value:
+        return base64.b64decode(value["bytesValue"])
+    if "arrayValue" in value:
+        return [from_any_value(v) for v in value["arrayValue"].get("values", [])]
+    if "kvlistValue" in value:
+        return {kv["key"]: from_any_value(kv.get("value", {})) for kv in value["kvlistValue"].get("values", [])}
+    return None
+
+
+def _attributes(mapping: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": k, "value": any_value(v)} for k, v in mapping.items() if v is not None]
+
+
+def _from_attributes(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    return {kv["key"]: from_any_value(kv.get("value", {})) for kv in items if isinstance(kv, dict) and "key" in kv}
+
+
+def _hex(value: int, digits: int = 16) -> str:
+    return format(value & ((1 << (4 * digits)) - 1), f"0{digits}x")
+
+
+def _session_span_id(session_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(session_id.encode(), digest_size=8).digest(), "big") & ((1 << 63) - 1) or 1
+
+
+# ---------------------------------------------------------------------------- export
+
+
+def _genai(node: Node) -> dict[str, Any]:
+    a = node.all_attrs()
+    out: dict[str, Any] = {"gen_ai.operation.name": "chat", "gen_ai.request.model": a.get("model")}
+    if isinstance(a.get("prompt_tokens"), int):
+        out["gen_ai.usage.input_tokens"] = a["prompt_tokens"]
+    if isinstance(a.get("completion_tokens"), int):
+        out["gen_ai.usage.output_tokens"] = a["completion_tokens"]
+    prompt = a.get("prompt")
+    messages = prompt if isinstance(prompt, list) else ([{"role": "user", "content": prompt}] if prompt is not None else [])
+    for i, message in enumerate(messages):
+        if isinstance(message, dict):
+            out[f"gen_ai.prompt.{i}.role"] = str(message.get("role", "user"))
+            out[f"gen_ai.prompt.{i}.content"] = _text(message.get("content"))
+    completion = a.get("completion")
+    if completion is not None:
+        content = completion.get("content") if isinstance(completion, dict) else completion
+        out["gen_ai.completion.0.role"] = completion.get("role", "assistant") if isinstance(completion, dict) else "assistant"
+        out["gen_ai.completion.0.content"] = _text(content)
+    return out
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
+
+
+def otlp_span(session: SessionInfo, node: Node, trace_id: str, root_id: int) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        "sessiontrail.kind": node.kind,
+        "sessiontrail.span": node.is_span,
+        "sessiontrail.attributes": json.dumps(node.all_attrs(), ensure_ascii=False, default=repr),
+    }
+    if node.kind == "llm":
+        attrs |= _genai(node)
+        if isinstance(node.attrs.get("cost"), (int, float)):
+            attrs["sessiontrail.cost"] = float(node.attrs["cost"])
+    end = node.end if node.end is not None else max(session.last_seen, node.start)
+    span = {
+        "traceId": trace_id,
+        "spanId": _hex(node.id),
+        "parentSpanId": _hex(node.parent if node.parent in session.nodes else root_id),
+        "name": node.name,
+        "kind": SPAN_KIND_INTERNAL,
+        "startTimeUnixNano": str(node.start),
+        "endTimeUnixNano": str(end),
+        "attributes": _attributes(attrs),
+        "status": {"code": STATUS_ERROR if node.status == "error" else STATUS_OK},
+    }
+    if node.end is None:
+        span["attributes"].append({"key": "sessiontrail.unfinished", "value": {"boolValue": True}})
+    return span
+
+
+def to_otlp_json(catalog: Catalog, sessions: Iterable[SessionInfo]) -> dict[str, Any]:
+    resource_spans = []
+    for session in sessions:
+        trace_id = uuid.UUID(session.id).hex if _is_uuid(session.id) else hashlib.md5(session.id.encode()).hexdigest()
+        root_id = _session_span_id(session.id)
+        start = session.start or 0
+        end = session.end if session.end is not None else max(session.last_seen, start)
+        root = {
+            "traceId": trace_id,
+            "spanId": _hex(root_id),
+            "name": session.name,
+            "kind": SPAN_KIND_INTERNAL,
+            "startTimeUnixNano": str(start),
+            "endTimeUnixNano": str(end),
+            "attributes": _attributes(
+                {
+                    "sessiontrail.kind": SESSION_KIND,
+                    "sessiontrail.session.id": session.id,
+                    "sessiontrail.session.tags": list(session.tags),
+                    "sessiontrail.session.end_state": session.end_state,
+                    "sessiontrail.session.end_state_reason": session.reason,
+                }
+            ),
+            "status": {"code": STATUS_ERROR if session.end_state == "Fail" else STATUS_OK},
+        }
+        spans = [root] + [otlp_span(session, n, trace_id, root_id) for n in sorted(session.nodes.values(), key=lambda n: n.start)]
+        info = catalog.host_info(session) or {}
+        resource = {"service.name": "sessiontrail", "host.name": session.hostname or info.get("hostname"), "process.pid": session.pid}
+        resource_spans.append({"resource": {"attributes": _attributes(resource)}, "scopeSpans": [{"scope": SCOPE, "spans": spans}]})
+    return {"resourceSpans": resource_spans}
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def to_chrome(sessions: Iterable[SessionInfo]) -> dict[str, Any]:
+    events: list[dict[str, Any]] = []
+    for pid, session in enumerate(sessions, start=1):
+        events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": f"{session.name} ({session.id[:8]})"}})
+        nodes = sorted(session.nodes.values(), key=lambda n: (n.start, n.id))
+        depth: dict[int, int] = {}
+        for node in nodes:
+            depth[node.id] = depth.get(node.parent, -1) + 1 if node.parent in depth else 0
+        origin = session.start or (nodes[0].start if nodes else 0)
+        last = max(session.last_seen, origin)
+        ends = [(n.end if n.end is not None else last) for n in nodes]
+        lanes, count = assign_lanes([depth[n.id] for n in nodes], [n.start for n in nodes], ends)
+        for lane in range(count):
+            events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": lane + 1, "args": {"name": f"lane {lane}"}})
+        for node, end, lane in zip(nodes, ends, lanes, strict=True):
+            base = {
+                "name": node.name,
+                "cat": node.kind,
+                "pid": pid,
+                "tid": lane + 1,
+                "ts": (node.start - origin) / 1000,
+                "args": {"status": node.status or "unfinished", "id": _hex(node.id)} | _chrome_args(node),
+            }
+            if node.is_span or end > node.start:
+                events.append(base | {"ph": "X", "dur": max(0, end - node.start) / 1000})
+            else:
+                events.append(base | {"ph": "i", "s": "t"})
+    return {"traceEvents": events, "displayTimeUnit": "ms"}
+
+
+def _chrome_args(node: Node) -> dict[str, Any]:
+    a = node.all_attrs()
+    if node.kind == "llm":
+        return {k: a.get(k) for k in ("model", "prompt_tokens", "completion_tokens", "cost")}
+    if node.kind == "error":
+        return {k: a.get(k) for k in ("exception_type", "message")}
+    return {}
+
+
+# ---------------------------------------------------------------------------- import
+
+
+def records_from_otlp_json(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """sessiontrail records for the traces in an OTLP/JSON document."""
+    by_trace: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for resource_spans in data.get("resourceSpans", []) or []:
+        resource = _from_attributes((resource_spans.get("resource") or {}).get("attributes", []))
+        for scope_spans in resource_spans.get("scopeSpans", []) or []:
+            for span in scope_spans.get("spans", []) or []:
+                by_trace.setdefault(span.get("traceId", ""), []).append((span, resource))
+    records: list[dict[str, Any]] = []
+    for trace_id, spans in by_trace.items():
+        spans.sort(key=lambda item: int(item[0].get("startTimeUnixNano", 0)))
+        attrs_of = [_from_attributes(s.get("attributes", [])) for s, _ in spans]
+        root_index = next((i for i, a in enumerate(attrs_of) if a.get("sessiontrail.kind") == SESSION_KIND), None)
+        if root_index is not None:
+            root, root_attrs = spans[root_index][0], attrs_of[root_index]
+            session_id = str(root_attrs.get("sessiontrail.session.id") or uuid.UUID(trace_id))
+            name, tags = root.get("name", "session"), list(root_attrs.get("sessiontrail.session.tags") or [])
+            end_state, reason = root_attrs.get("sessiontrail.session.end_state"), root_attrs.get("sessiontrail.session.end_state_reason")
+            root_span_id = root.get("spanId")
+        else:
+            root = spans[0][0]
+            session_id = str(uuid.UUID(trace_id)) if len(trace_id) == 32 else trace_id
+            name, tags, root_span_id = root.get("name", "trace"), ["otlp-import"], None
+            failed = any((s.get("status") or {}).get("code") == STATUS_ERROR for s, _ in spans if not s.get("parentSpanId"))
+            end_state, reason = ("Fail" if failed else "Success"), None
+        start = int(root.get("startTimeUnixNano", 0))
+        end = max(int(s.get("endTimeUnixNano", 0)) for s, _ in spans)
+        resource = spans[0][1]
+        records.append(
+            {"type": "session_start", "ts": start, "session": session_id, "name": name, "tags": tags, "host": resource.get("host.name"), "pid": resource.get("process.pid")}
+        )
+        for (span, _), attrs in zip(spans, attrs_of, strict=True):
+            if span.get("spanId") == root_span_id:
+                continue
+            records.extend(_node_records(span, attrs, session_id, root_span_id))
+        if end_state is not None:
+            records.append({"type": "session_end", "ts": end, "session": session_id, "end_state": end_state, "reason": reason})
+    return records
+
+
+def _node_records(span: dict[str, Any], attrs: dict[str, Any], session_id: str, root_span_id: str | None) -> list[dict[str, Any]]:
+    span_id = int(span.get("spanId", "0"), 16) & ((1 << 63) - 1)
+    parent_hex = span.get("parentSpanId") or None
+    parent = None if parent_hex in (None, "", root_span_id) else int(parent_hex, 16) & ((1 << 63) - 1)
+    start, end = int(span.get("startTimeUnixNano", 0)), int(span.get("endTimeUnixNano", 0))
+    failed = (span.get("status") or {}).get("code") == STATUS_ERROR
+    ours = attrs.get("sessiontrail.attributes")
+    if isinstance(ours, str):  # our own export: the original attributes, exactly
+        kind = str(attrs.get("sessiontrail.kind", "operation"))
+        original = json.loads(ours)
+        if attrs.get("sessiontrail.span") is False:
+            return [{"type": "event", "ts": start, "end_ts": end, "session": session_id, "id": span_id, "parent": parent, "kind": kind, "name": span.get("name", kind), "attrs": original}]
+        records = [{"type": "span_start", "ts": start, "session": session_id, "span": span_id, "parent": parent, "kind": kind, "name": span.get("name", kind), "attrs": original}]
+        if not attrs.get("sessiontrail.unfinished"):
+            records.append({"type": "span_end", "ts": end, "session": session_id, "span": span_id, "status": "error" if failed else "ok"})
+        return records
+    kind = span_kind(attrs)
+    if kind == "llm":
+        model = attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model") or attrs.get("llm.model_name")
+        prompt_tokens = attrs.get("gen_ai.usage.input_tokens", attrs.get("llm.token_count.prompt"))
+        completion_tokens = attrs.get("gen_ai.usage.output_tokens", attrs.get("llm.token_count.completion"))
+        llm = {
+            "model": model,
+            "prompt": attrs.get("gen_ai.prompt.0.content", attrs.get("input.value")),
+            "completion": attrs.get("gen_ai.completion.0.content", attrs.get("output.value")),
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "cost": cost_of(model, prompt_tokens, completion_tokens),
+            "otel_attributes": attrs,
+        }
+        return [{"type": "event", "ts": start, "end_ts": end, "session": session_id, "id": span_id, "parent": parent, "kind": "llm", "name": model or span.get("name", "llm"), "attrs": llm}]
+    return [
+        {"type": "span_start", "ts": start, "session": session_id, "span": span_id, "parent": parent, "kind": kind, "name": span.get("name", kind), "attrs": {"otel_attributes": attrs}},
+        {"type": "span_end", "ts": end, "session": session_id, "span": span_id, "status": "error" if failed else "ok"},
+    ]
