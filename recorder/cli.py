@@ -83,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
         help="trail (ours, opens in the viewer), jsonl (a record per line), otlp-json (OpenTelemetry), chrome (Perfetto, chrome://tracing)",
     )
     p.add_argument(
+        "--otlp-endpoint", metavar="URL",
+        help="send the sessions over OTLP/HTTP (JSON) to a collector, e.g. http://localhost:4318 (no file is written)",
+    )
+    p.add_argument(
         "--redact", nargs="*", metavar="KEY", default=None,
         help="mask secrets first: well-known secret keys and API key formats, plus these keys",
     )
@@ -352,6 +356,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     }
     if redact is not None:
         head, records = redact(head), [redact(r) for r in records]
+    if args.otlp_endpoint:
+        return _send_otlp(args.otlp_endpoint, catalog, sessions, head, records, redact is not None)
     suffix = {"trail": "trail", "jsonl": "jsonl", "otlp-json": "otlp.json", "chrome": "chrome.json"}[args.format]
     output = args.output or Path(f"sessiontrail-export-{sessions[0].id[:8]}.{suffix}")
     if output.exists():
@@ -377,6 +383,34 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     redacted = " (redacted)" if redact is not None else ""
     print(f"wrote {len(records)} records of {len(ids)} session{'s' if len(ids) != 1 else ''} to {output}{redacted}")
+    return EXIT_OK
+
+
+def _send_otlp(endpoint: str, catalog: Catalog, sessions: list[SessionInfo], head: dict, records: list[dict], redacted: bool) -> int:
+    """POST the sessions to an OpenTelemetry Collector's OTLP/HTTP traces endpoint (JSON)."""
+    import urllib.error
+    import urllib.request
+
+    from .interchange import to_otlp_json
+
+    if redacted:  # rebuild the sessions from the redacted records
+        catalog = Catalog()
+        catalog.apply(Batch(files=[FileRecords(Path("export"), [head, *records])]))
+        sessions = [catalog.sessions[s.id] for s in sessions if s.id in catalog.sessions]
+    url = endpoint.rstrip("/")
+    if not url.endswith("/v1/traces"):
+        url += "/v1/traces"
+    body = json.dumps(to_otlp_json(catalog, sessions), default=_json_default).encode("utf-8")
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        raise UsageError(f"{url} refused the traces: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise UsageError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from None
+    spans = sum(len(s.nodes) + 1 for s in sessions)
+    print(f"sent {len(sessions)} session{'s' if len(sessions) != 1 else ''} ({spans} spans) to {url}: HTTP {status}")
     return EXIT_OK
 
 

@@ -119,3 +119,41 @@ def test_chrome_trace_has_complete_and_instant_events_on_non_overlapping_tracks(
         spans.sort()
         assert all(a[1] <= b[0] + 1e-6 for a, b in zip(spans, spans[1:], strict=False))
     assert {"workflow", "agent", "llm", "tool"} <= {e["cat"] for e in complete}
+
+
+def test_export_to_an_otlp_http_endpoint(demo, tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, self.headers["Content-Type"], json.loads(body)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        folder, listed = demo
+        session = listed[0]
+        url = f"http://127.0.0.1:{server.server_port}"
+        out = cli("export", session["id"], "--dir", str(folder), "--otlp-endpoint", url)
+        assert "HTTP 200" in out.stdout
+        ((path, content_type, document),) = received
+        assert path == "/v1/traces" and content_type == "application/json"
+        spans = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
+        assert len(spans) == session["event_count"] + 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    refused = cli("export", session["id"], "--dir", str(folder), "--otlp-endpoint", url, check=False)
+    assert refused.returncode == 2 and "cannot reach" in refused.stderr
