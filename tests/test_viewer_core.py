@@ -27,7 +27,7 @@ def record_three(rec):
         Helper().work()
     s = rec.start_session(tags=["prod"], name="beta")
     rec.record(rec.LLMEvent(model="claude", prompt_tokens=10, completion_tokens=2))
-    s.end("Fail", "bad")
+    s.end("Fail", "quota exceeded")
     rec.start_session(tags=["staging"], name="gamma")  # left running
     rec.flush()
 
@@ -72,7 +72,7 @@ def test_filters_tags_any_all_states_text_time(rec, folder):
     assert names(SessionFilter(states=frozenset({"Fail"}))) == ["beta"]
     assert names(SessionFilter(states=frozenset({"running", "Success"}))) == ["alpha", "gamma"]
     assert names(SessionFilter(text="claude")) == ["beta"]  # models are searchable
-    assert names(SessionFilter(text="BAD")) == ["beta"]  # and reasons, case-insensitively
+    assert names(SessionFilter(text="QUOTA")) == ["beta"]  # and reasons, case-insensitively (no hex letters: ids are searched too)
     assert names(SessionFilter(since_ns=max(r.start for r in rows))) == ["gamma"]
     assert all_tags(rows) == [("prod", 2), ("staging", 1), ("vip", 1)]
 
