@@ -5,8 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 folder="${1:-demo-sessions}"
 
-python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
+. scripts/venv.sh
 .venv/bin/python -m pip install --quiet -e .
 
 # Qt's xcb platform needs these X libraries for a real window; minimal Debian/Ubuntu lacks some.
