@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ def init(
     rotate_seconds: float | None = None,
     max_queue_size: int | None = None,
     redact: bool | Iterable[str] | Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    instrument_llm_calls: bool = True,
     **agentops_options: Any,
 ) -> Session | None:
     """Configure recording and, unless ``auto_start_session=False``, start a session.
@@ -75,7 +77,10 @@ def init(
     ``api_key`` and AgentOps' server options are accepted and ignored: there is no server, and
     the key is never stored or written. ``redact`` removes secrets before anything is written:
     ``True`` for the built-in rules (see :mod:`recorder.redact`), a list of extra keys, or a
-    function of a record returning the record to write.
+    function of a record returning the record to write. ``instrument_llm_calls`` (default, as
+    in AgentOps) records every OpenAI and Anthropic client call as an LLM event when the
+    client library and its OpenInference instrumentation are installed
+    (``pip install 'sessiontrail[llm]'``).
     Tags given here apply to every session this process starts. A second call changes
     nothing and returns the session the first one started, if it is still open.
     """
@@ -109,6 +114,10 @@ def init(
             log.warning("sessiontrail: init() was already called; still recording into %s", _state.config.directory)
         _lifecycle.install()
         _attach_to_opentelemetry()
+        global _instrument_llm
+        _instrument_llm = instrument_llm_calls
+        if instrument_llm_calls:
+            _instrument_llm_clients()
         if not auto_start_session:
             return None
         if _state.auto_session is not None and _state.auto_session.is_running:
@@ -139,6 +148,49 @@ def _attach_to_opentelemetry() -> None:
         return
 
 
+_instrumented: set[str] = set()
+_instrument_llm = False
+
+# client library -> the OpenInference instrumentor that records its calls
+LLM_INSTRUMENTATIONS = {
+    "openai": ("openinference.instrumentation.openai", "OpenAIInstrumentor"),
+    "anthropic": ("openinference.instrumentation.anthropic", "AnthropicInstrumentor"),
+}
+
+
+def _instrument_llm_clients() -> None:
+    """Turn on the OpenInference instrumentation of each LLM client the program imported,
+    feeding a TracerProvider that records into sessiontrail (the app's own SDK provider if it
+    has one, else a private one; the global provider is left alone). Runs at init() and again
+    at each start_session(), for clients imported after init()."""
+    import importlib
+    import importlib.util
+
+    # Only clients the program has imported: importing them here would cost every program.
+    wanted = [
+        (client, module, cls)
+        for client, (module, cls) in LLM_INSTRUMENTATIONS.items()
+        if client in sys.modules and client not in _instrumented and importlib.util.find_spec(module)
+    ]
+    if not wanted:
+        return
+    try:
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+
+        from .otel import SessionTrailSpanProcessor
+
+        provider = trace.get_tracer_provider()
+        if not hasattr(provider, "add_span_processor"):
+            provider = TracerProvider()
+            provider.add_span_processor(SessionTrailSpanProcessor())
+        for client, module, cls in wanted:
+            getattr(importlib.import_module(module), cls)().instrument(tracer_provider=provider)
+            _instrumented.add(client)
+    except Exception as exc:  # an instrumentation that does not fit the installed client
+        log.warning("sessiontrail: LLM calls are not recorded automatically: %s", exc)
+
+
 def start_session(
     tags: Iterable[str] | str | None = None,
     *,
@@ -152,6 +204,8 @@ def start_session(
     """
     config = _state.ensure_configured()
     _lifecycle.install()
+    if _instrument_llm:
+        _instrument_llm_clients()
     extra = [tags] if isinstance(tags, str) else list(tags or ())
     session = Session(name=name, tags=list(config.tags) + extra)
     _state.session_started(session)
