@@ -13,7 +13,10 @@ pytest.importorskip("openinference.instrumentation.openai")
 
 FAKE_OPENAI = '''
 import json
-import httpx
+try:  # openai 3.x speaks httpx2; 1.x and 2.x httpx
+    import httpx2 as httpx
+except ImportError:
+    import httpx
 
 COMPLETION = {
     "id": "chatcmpl-AbC123", "object": "chat.completion", "created": 1732550000, "model": "gpt-4o-mini-2024-07-18",
@@ -49,7 +52,7 @@ def test_openai_calls_become_llm_events_after_init(tmp_path):
     run_script(
         FAKE_OPENAI
         + f"""
-import httpx, openai, recorder
+import openai, recorder
 recorder.init(directory={str(tmp_path)!r}, tags=["llm-test"])
 client = openai.OpenAI(api_key="sk-test-not-real-0000000000000000", max_retries=0, http_client=httpx.Client(transport=transport))
 answer = client.chat.completions.create(model="gpt-4o-mini", messages=[{{"role": "user", "content": "Capital of France?"}}])
@@ -87,7 +90,7 @@ def test_instrumentation_can_be_turned_off(tmp_path):
     run_script(
         FAKE_OPENAI
         + f"""
-import httpx, openai, recorder
+import openai, recorder
 recorder.init(directory={str(tmp_path)!r}, instrument_llm_calls=False)
 client = openai.OpenAI(api_key="sk-test", max_retries=0, http_client=httpx.Client(transport=transport))
 client.chat.completions.create(model="gpt-4o-mini", messages=[{{"role": "user", "content": "hi"}}])
