@@ -36,6 +36,7 @@ class StoreWorker(QObject):
         self._poll_timer: QTimer | None = None
         self._debounce: QTimer | None = None
         self._watcher: FolderWatcher | None = None
+        self._stopped = False
 
     @Slot()
     def start(self) -> None:
@@ -48,7 +49,13 @@ class StoreWorker(QObject):
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.poll)
         self._watcher = FolderWatcher(self)
-        self._watcher.changed.connect(self._debounce.start)
+        self._watcher.changed.connect(self._hint)
+
+    @Slot()
+    def _hint(self) -> None:
+        """A watchdog event: poll soon (hints already queued when stop() ran are ignored)."""
+        if not self._stopped and self._debounce is not None:
+            self._debounce.start()
 
     @Slot(list)
     def open(self, paths: list) -> None:
@@ -78,7 +85,7 @@ class StoreWorker(QObject):
     @Slot()
     def poll(self) -> None:
         store = self._store
-        if store is None:
+        if store is None or self._stopped:
             return
         first = self._first
         update = store.poll(progress=self.progress.emit if first else None)
@@ -93,12 +100,17 @@ class StoreWorker(QObject):
 
     @Slot()
     def stop(self) -> None:
+        """Runs in the worker thread: stop the timers and the watcher here (timers cannot be
+        stopped from another thread), and have Qt delete this object, with its timers, in
+        this thread when it finishes."""
+        self._stopped = True
         if self._poll_timer is not None:
             self._poll_timer.stop()
         if self._debounce is not None:
             self._debounce.stop()
         if self._watcher is not None:
             self._watcher.stop()
+        self.deleteLater()
 
 
 class WorkerThread(QObject):
