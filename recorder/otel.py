@@ -35,8 +35,11 @@ ID_MASK = (1 << 63) - 1
 
 
 def _messages(attributes: Mapping[str, Any], prefix: str, role_key: str, content_key: str) -> list[dict[str, Any]]:
-    """Indexed messages such as ``gen_ai.prompt.0.role`` / ``llm.input_messages.0.message.content``."""
+    """Indexed messages such as ``gen_ai.prompt.0.role`` / ``llm.input_messages.0.message.content``;
+    OpenInference's content parts (``message.contents.N.message_content.text``) are joined."""
     found: dict[int, dict[str, Any]] = {}
+    parts: dict[int, dict[int, str]] = {}
+    parts_prefix = content_key + "s."  # "message.contents."
     for key, value in attributes.items():
         if not key.startswith(prefix):
             continue
@@ -47,6 +50,13 @@ def _messages(attributes: Mapping[str, Any], prefix: str, role_key: str, content
             found.setdefault(int(index), {})["role"] = value
         elif field == content_key:
             found.setdefault(int(index), {})["content"] = value
+        elif field.startswith(parts_prefix) and field.endswith(".message_content.text"):
+            part = field[len(parts_prefix) :].split(".", 1)[0]
+            if part.isdigit():
+                parts.setdefault(int(index), {})[int(part)] = str(value)
+    for index, texts in parts.items():
+        message = found.setdefault(index, {})
+        message.setdefault("content", "".join(texts[i] for i in sorted(texts)))
     return [found[i] for i in sorted(found)]
 
 

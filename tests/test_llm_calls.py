@@ -100,3 +100,73 @@ recorder.end_session("Success")
     catalog, _ = load(tmp_path)
     (info,) = catalog.sessions.values()
     assert info.llm_calls == 0
+
+
+FAKE_ANTHROPIC = '''
+import json
+try:
+    import httpx2 as httpx
+except ImportError:
+    import httpx
+
+MESSAGE = {"id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant", "model": "claude-3-5-haiku-20241022",
+           "content": [{"type": "text", "text": "Paris is the capital of France."}], "stop_reason": "end_turn",
+           "stop_sequence": None, "usage": {"input_tokens": 13, "output_tokens": 9}}
+
+def sse(event, data):
+    return f"event: {event}\\ndata: {json.dumps(data)}\\n\\n"
+
+STREAM = (
+    sse("message_start", {"type": "message_start", "message": {**MESSAGE, "content": [], "usage": {"input_tokens": 10, "output_tokens": 1}}})
+    + sse("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+    + sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Bon"}})
+    + sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "jour"}})
+    + sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+    + sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 4}})
+    + sse("message_stop", {"type": "message_stop"})
+)
+
+def handler(request):
+    body = json.loads(request.content)
+    if body["messages"][-1]["content"] == "fail":
+        return httpx.Response(529, json={"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    if body.get("stream"):
+        return httpx.Response(200, content=STREAM.encode(), headers={"content-type": "text/event-stream"})
+    return httpx.Response(200, json=MESSAGE)
+
+transport = httpx.MockTransport(handler)
+'''
+
+
+def test_anthropic_calls_become_llm_events_after_init(tmp_path):
+    pytest.importorskip("anthropic")
+    pytest.importorskip("openinference.instrumentation.anthropic")
+    run_script(
+        FAKE_ANTHROPIC
+        + f"""
+import anthropic, recorder
+recorder.init(directory={str(tmp_path)!r}, tags=["claude"])
+client = anthropic.Anthropic(api_key="sk-ant-test-not-real-000000000000", max_retries=0, http_client=httpx.Client(transport=transport))
+message = client.messages.create(model="claude-3-5-haiku", max_tokens=100, messages=[{{"role": "user", "content": "Capital of France?"}}])
+assert message.content[0].text == "Paris is the capital of France."
+with client.messages.stream(model="claude-3-5-haiku", max_tokens=100, messages=[{{"role": "user", "content": "Hello in French"}}]) as stream:
+    assert "".join(stream.text_stream) == "Bonjour"
+try:
+    client.messages.create(model="claude-3-5-haiku", max_tokens=100, messages=[{{"role": "user", "content": "fail"}}])
+except anthropic.APIStatusError:
+    pass
+recorder.end_session("Success")
+"""
+    )
+    catalog, problems = load(tmp_path)
+    assert not problems
+    (info,) = catalog.sessions.values()
+    llm = sorted((n for n in info.nodes.values() if n.kind == "llm"), key=lambda n: n.start)
+    assert len(llm) == 3
+    plain, streamed, failed = llm
+    assert plain.attrs["model"] == "claude-3-5-haiku-20241022"
+    assert plain.attrs["completion"] == {"role": "assistant", "content": "Paris is the capital of France."}
+    assert (plain.attrs["prompt_tokens"], plain.attrs["completion_tokens"]) == (13, 9)
+    assert plain.attrs["cost"] == pytest.approx((13 * 0.8 + 9 * 4.0) / 1e6)
+    assert "Bonjour" in json.dumps(streamed.attrs["completion"])
+    assert failed.attrs.get("error") and "Overloaded" in failed.attrs["error"]["message"]
