@@ -70,6 +70,8 @@ def init(
     max_queue_size: int | None = None,
     redact: bool | Iterable[str] | Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     instrument_llm_calls: bool = True,
+    otlp_endpoint: str | None = None,
+    otlp_interval: float = 5.0,
     **agentops_options: Any,
 ) -> Session | None:
     """Configure recording and, unless ``auto_start_session=False``, start a session.
@@ -80,7 +82,9 @@ def init(
     function of a record returning the record to write. ``instrument_llm_calls`` (default, as
     in AgentOps) records every OpenAI and Anthropic client call as an LLM event when the
     client library and its OpenInference instrumentation are installed
-    (``pip install 'sessiontrail[llm]'``).
+    (``pip install 'sessiontrail[llm]'``). ``otlp_endpoint`` (e.g. ``http://localhost:4318``)
+    also streams this process's sessions to an OpenTelemetry Collector every
+    ``otlp_interval`` seconds while they are recorded.
     Tags given here apply to every session this process starts. A second call changes
     nothing and returns the session the first one started, if it is still open.
     """
@@ -116,6 +120,10 @@ def init(
         _attach_to_opentelemetry()
         global _instrument_llm
         _instrument_llm = instrument_llm_calls
+        if otlp_endpoint and _state.live_exporter is None and _state.writer is not None:
+            from ._live_otlp import LiveOtlpExporter
+
+            _state.live_exporter = LiveOtlpExporter(otlp_endpoint, _state.writer.files, otlp_interval)
         if instrument_llm_calls:
             _instrument_llm_clients()
         if not auto_start_session:

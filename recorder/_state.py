@@ -66,6 +66,7 @@ internal_errors = 0
 unattributed = 0
 _warned_unattributed = False
 _host_info: dict[str, Any] | None = None
+live_exporter: Any = None  # _live_otlp.LiveOtlpExporter when init(otlp_endpoint=...)
 
 
 def pid() -> int:
@@ -216,15 +217,19 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def shutdown(timeout: float = 5.0) -> None:
     if writer is not None:
         writer.close(timeout)
+    if live_exporter is not None:
+        live_exporter.close()  # after the writer's last flush, so the end of everything is sent
 
 
 def reset() -> None:
     """Close the writer and forget every session and setting (for tests)."""
-    global config, writer, auto_session, internal_errors, unattributed, _warned_unattributed, _redact
+    global config, writer, auto_session, internal_errors, unattributed, _warned_unattributed, _redact, live_exporter
     from . import _lifecycle
 
     if writer is not None:
         writer.close()  # outside _lock: the writer thread takes it to list open sessions
+    if live_exporter is not None:
+        live_exporter.close()
     from ._context import current_session_var, current_span_var
 
     current_session_var.set(None)
@@ -233,6 +238,7 @@ def reset() -> None:
         for session in open_sessions.values():
             session._end_ns = session._start_ns  # forgotten, not ended: records nothing more
         config = None
+        live_exporter = None
         _redact = None
         writer = None
         open_sessions.clear()

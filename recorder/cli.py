@@ -389,22 +389,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _send_otlp(endpoint: str, catalog: Catalog, sessions: list[SessionInfo], head: dict, records: list[dict], redacted: bool) -> int:
     """POST the sessions to an OpenTelemetry Collector's OTLP/HTTP traces endpoint (JSON)."""
     import urllib.error
-    import urllib.request
 
-    from .interchange import to_otlp_json
+    from .interchange import post_otlp, to_otlp_json
 
     if redacted:  # rebuild the sessions from the redacted records
         catalog = Catalog()
         catalog.apply(Batch(files=[FileRecords(Path("export"), [head, *records])]))
         sessions = [catalog.sessions[s.id] for s in sessions if s.id in catalog.sessions]
-    url = endpoint.rstrip("/")
-    if not url.endswith("/v1/traces"):
-        url += "/v1/traces"
-    body = json.dumps(to_otlp_json(catalog, sessions), default=_json_default).encode("utf-8")
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
+    url = endpoint.rstrip("/") + ("" if endpoint.rstrip("/").endswith("/v1/traces") else "/v1/traces")
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status = response.status
+        status = post_otlp(url, to_otlp_json(catalog, sessions))
     except urllib.error.HTTPError as exc:
         raise UsageError(f"{url} refused the traces: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:

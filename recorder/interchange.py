@@ -178,35 +178,60 @@ def otlp_span(session: SessionInfo, node: Node, trace_id: str, root_id: int) -> 
 
 
 def to_otlp_json(catalog: Catalog, sessions: Iterable[SessionInfo]) -> dict[str, Any]:
+    """Whole sessions as one OTLP/JSON document."""
+    return otlp_document(catalog, [(s, sorted(s.nodes.values(), key=lambda n: n.start), True) for s in sessions])
+
+
+def otlp_document(catalog: Catalog, parts: Iterable[tuple[SessionInfo, list[Node], bool]]) -> dict[str, Any]:
+    """An OTLP/JSON document of some nodes of some sessions: (session, nodes, with its root span)."""
     resource_spans = []
-    for session in sessions:
+    for session, nodes, with_root in parts:
         trace_id = uuid.UUID(session.id).hex if _is_uuid(session.id) else hashlib.md5(session.id.encode()).hexdigest()
         root_id = _session_span_id(session.id)
-        start = session.start or 0
-        end = session.end if session.end is not None else max(session.last_seen, start)
-        root = {
-            "traceId": trace_id,
-            "spanId": _hex(root_id),
-            "name": session.name,
-            "kind": SPAN_KIND_INTERNAL,
-            "startTimeUnixNano": str(start),
-            "endTimeUnixNano": str(end),
-            "attributes": _attributes(
-                {
-                    "sessiontrail.kind": SESSION_KIND,
-                    "sessiontrail.session.id": session.id,
-                    "sessiontrail.session.tags": list(session.tags),
-                    "sessiontrail.session.end_state": session.end_state,
-                    "sessiontrail.session.end_state_reason": session.reason,
-                }
-            ),
-            "status": {"code": STATUS_ERROR if session.end_state == "Fail" else STATUS_OK},
-        }
-        spans = [root] + [otlp_span(session, n, trace_id, root_id) for n in sorted(session.nodes.values(), key=lambda n: n.start)]
+        spans = [otlp_span(session, n, trace_id, root_id) for n in nodes]
+        if with_root:
+            spans.insert(0, _root_span(session, trace_id, root_id))
+        if not spans:
+            continue
         info = catalog.host_info(session) or {}
         resource = {"service.name": "sessiontrail", "host.name": session.hostname or info.get("hostname"), "process.pid": session.pid}
         resource_spans.append({"resource": {"attributes": _attributes(resource)}, "scopeSpans": [{"scope": SCOPE, "spans": spans}]})
     return {"resourceSpans": resource_spans}
+
+
+def _root_span(session: SessionInfo, trace_id: str, root_id: int) -> dict[str, Any]:
+    start = session.start or 0
+    end = session.end if session.end is not None else max(session.last_seen, start)
+    return {
+        "traceId": trace_id,
+        "spanId": _hex(root_id),
+        "name": session.name,
+        "kind": SPAN_KIND_INTERNAL,
+        "startTimeUnixNano": str(start),
+        "endTimeUnixNano": str(end),
+        "attributes": _attributes(
+            {
+                "sessiontrail.kind": SESSION_KIND,
+                "sessiontrail.session.id": session.id,
+                "sessiontrail.session.tags": list(session.tags),
+                "sessiontrail.session.end_state": session.end_state,
+                "sessiontrail.session.end_state_reason": session.reason,
+            }
+        ),
+        "status": {"code": STATUS_ERROR if session.end_state == "Fail" else STATUS_OK},
+    }
+
+
+def post_otlp(url: str, document: dict[str, Any], timeout: float = 30.0) -> int:
+    """POST an OTLP/JSON document to a collector's /v1/traces; the HTTP status. Raises OSError."""
+    import urllib.request
+
+    if not url.rstrip("/").endswith("/v1/traces"):
+        url = url.rstrip("/") + "/v1/traces"
+    body = json.dumps(document, default=repr).encode("utf-8")
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status
 
 
 def _is_uuid(text: str) -> bool:

@@ -157,3 +157,54 @@ def test_export_to_an_otlp_http_endpoint(demo, tmp_path):
         server.server_close()
     refused = cli("export", session["id"], "--dir", str(folder), "--otlp-endpoint", url, check=False)
     assert refused.returncode == 2 and "cannot reach" in refused.stderr
+
+
+def test_init_streams_sessions_live_to_an_otlp_endpoint(tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from conftest import run_script
+
+    posts = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        run_script(
+            f"""
+            import time, recorder
+            from recorder.decorators import operation
+            recorder.init(directory={str(tmp_path)!r}, otlp_endpoint="http://127.0.0.1:{server.server_port}",
+                          otlp_interval=0.1, flush_interval=0.02, tags=["live"])
+
+            @operation
+            def step(i):
+                time.sleep(0.02)
+
+            for i in range(30):
+                step(i)
+            recorder.end_session("Success")
+            """
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    spans = [s for doc in posts for rs in doc["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    assert len(posts) >= 3  # sent while recording, not only at the end
+    ids = [s["spanId"] for s in spans]
+    assert len(ids) == len(set(ids)) == 31  # 30 spans and the session's root span, each once
+    def is_root(span):
+        return any(a["key"] == "sessiontrail.kind" and a["value"].get("stringValue") == "session" for a in span["attributes"])
+
+    first_posts = [s for doc in posts[:-1] for rs in doc["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    assert not any(is_root(s) for s in first_posts)  # the root goes out once the session has ended...
+    assert sum(is_root(s) for s in spans) == 1  # ...exactly once
