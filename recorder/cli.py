@@ -92,8 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=cmd_export)
 
-    p = sub.add_parser("import", help="read OTLP/JSON traces into session files")
-    p.add_argument("files", nargs="+", type=Path, help="OTLP/JSON files (one document each)")
+    p = sub.add_parser("import", help="read OTLP/JSON traces (or our JSON lines) into session files")
+    p.add_argument("files", nargs="+", type=Path, help="OTLP/JSON documents, or JSON lines written by export --format jsonl")
     p.add_argument("--dir", type=Path, default=None, help="folder to write into (default: the recording folder)")
     p.set_defaults(run=cmd_import)
 
@@ -416,24 +416,55 @@ def write_trail(path: Path, records: list[dict[str, Any]]) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .interchange import records_from_otlp_json
-
     folder = args.dir or default_directory()
     folder.mkdir(parents=True, exist_ok=True)
     for source in args.files:
         try:
-            document = json.loads(source.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"{source}: not readable as OTLP/JSON ({exc})") from None
-        if not isinstance(document, dict) or "resourceSpans" not in document:
-            raise UsageError(f"{source}: not an OTLP/JSON traces document (no resourceSpans)")
-        records = records_from_otlp_json(document)
+            text = source.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{source}: cannot read ({exc})") from None
+        records = _records_from_text(source, text)
         head = {"type": "file", "ts": time.time_ns(), "format": [FORMAT_MAJOR, FORMAT_MINOR], "writer": "import", "imported_from": source.name}
         output = folder / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}_import_{uuid.uuid4().hex[:8]}_0000.trail"
         write_trail(output, [head, *records])
         sessions = {r["session"] for r in records if r.get("type") == "session_start"}
         print(f"imported {len(sessions)} session{'s' if len(sessions) != 1 else ''} ({len(records)} records) from {source} into {output}")
     return EXIT_OK
+
+
+def _records_from_text(source: Path, text: str) -> list[dict[str, Any]]:
+    """Records from an OTLP/JSON document or from our own JSON lines (`export --format jsonl`)."""
+    from .interchange import records_from_otlp_json
+
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and "resourceSpans" in document:
+        return records_from_otlp_json(document)
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line, object_hook=_from_json_bytes)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+            raise UsageError(f"{source}: line {number} is not a sessiontrail record, and the file is not an OTLP/JSON traces document (no resourceSpans)")
+        if record["type"] != "file":
+            records.append(record)
+    return records
+
+
+def _from_json_bytes(value: dict[str, Any]) -> Any:
+    """Undo _json_default for bytes ({"base64": ...})."""
+    if len(value) == 1 and isinstance(value.get("base64"), str):
+        try:
+            return base64.b64decode(value["base64"])
+        except ValueError:
+            return value
+    return value
 
 
 def _json_default(value: Any) -> Any:

@@ -208,3 +208,17 @@ def test_init_streams_sessions_live_to_an_otlp_endpoint(tmp_path):
     first_posts = [s for doc in posts[:-1] for rs in doc["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
     assert not any(is_root(s) for s in first_posts)  # the root goes out once the session has ended...
     assert sum(is_root(s) for s in spans) == 1  # ...exactly once
+
+
+def test_jsonl_export_imports_back(demo, tmp_path):
+    folder, listed = demo
+    session = max(listed, key=lambda s: s["event_count"])
+    out = tmp_path / "s.jsonl"
+    cli("export", session["id"], "--dir", str(folder), "--format", "jsonl", "-o", str(out))
+    cli("import", str(out), "--dir", str(tmp_path / "back"))
+    original, _ = load(folder)
+    back, problems = load(tmp_path / "back")
+    assert not problems
+    a, b = original.sessions[session["id"]], back.sessions[session["id"]]
+    assert (b.name, b.tags, b.end_state, b.start, b.end) == (a.name, a.tags, a.end_state, a.start, a.end)
+    assert node_shape(b) == node_shape(a)
