@@ -50,6 +50,22 @@ def only_session(folder: Path):
     return next(iter(catalog.sessions.values()))
 
 
+def tree(info) -> list[tuple[int, str, str, str | None]]:
+    """A session's nodes as (depth, kind, name, status), depth-first in start order."""
+    children: dict = {}
+    for node in sorted(info.nodes.values(), key=lambda n: n.start):
+        children.setdefault(node.parent, []).append(node)
+    out = []
+
+    def walk(parent, depth):
+        for node in children.get(parent, []):
+            out.append((depth, node.kind, node.name, node.status))
+            walk(node.id, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
 def run_script(code: str, *args: str, timeout: float = 60, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run Python code in a real child process with this checkout importable."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}

@@ -5,25 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import load, only_session
+from conftest import load, only_session, tree
 
 from recorder.decorators import agent, operation, session, task, tool, workflow
-
-
-def tree(info) -> list[tuple[int, str, str, str | None]]:
-    """(depth, kind, name, status) in start order, depth-first."""
-    children: dict = {}
-    for node in sorted(info.nodes.values(), key=lambda n: n.start):
-        children.setdefault(node.parent, []).append(node)
-    out = []
-
-    def walk(parent, depth):
-        for node in children.get(parent, []):
-            out.append((depth, node.kind, node.name, node.status))
-            walk(node.id, depth + 1)
-
-    walk(None, 0)
-    return out
 
 
 def test_nested_spans_with_inputs_outputs_and_cost(rec, folder):

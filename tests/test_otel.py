@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("opentelemetry.sdk")
 
-from conftest import load  # noqa: E402
+from conftest import load, tree  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.trace import Status, StatusCode  # noqa: E402
 
@@ -20,21 +20,6 @@ def tracer(rec):
     provider.add_span_processor(SessionTrailSpanProcessor())
     yield provider.get_tracer("test")
     provider.shutdown()
-
-
-def tree(info):
-    children: dict = {}
-    for node in sorted(info.nodes.values(), key=lambda n: n.start):
-        children.setdefault(node.parent, []).append(node)
-    out = []
-
-    def walk(parent, depth):
-        for node in children.get(parent, []):
-            out.append((depth, node.kind, node.name, node.status))
-            walk(node.id, depth + 1)
-
-    walk(None, 0)
-    return out
 
 
 def test_an_otel_trace_without_a_session_becomes_its_own_session(rec, folder, tracer):
