@@ -103,7 +103,12 @@ print(json.dumps(out))
 
 def child(code: str, *args: str, timeout: float = 600) -> dict | None:
     try:
-        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], capture_output=True, text=True, timeout=timeout, env=ENV)
+        # In a scratch folder: AgentOps writes agentops.log into the working directory.
+        with tempfile.TemporaryDirectory() as scratch:
+            proc = subprocess.run(
+                [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+                capture_output=True, text=True, timeout=timeout, env=ENV, cwd=scratch,
+            )
     except subprocess.TimeoutExpired:
         return None
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
