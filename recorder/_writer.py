@@ -228,6 +228,11 @@ class Writer:
         the GIL): it asks, and the next caller hands the queue over inside its own locked
         section. Only when no caller comes within 20 ms does the writer take the lock itself,
         which is then uncontended."""
+        if threading.current_thread() is not self._thread:  # an inline flush: no one to ask
+            with self._lock:
+                self._hand_off()
+            handed, self._handoff = self._handoff, ([], 0, False)
+            return handed
         self._handoff_ready.clear()
         self._handoff_requested = True
         if not self._handoff_ready.wait(0.02):

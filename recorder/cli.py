@@ -356,8 +356,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     }
     if redact is not None:
         head, records = redact(head), [redact(r) for r in records]
+        # Sessions for the JSON formats and OTLP come from the redacted records, not the originals.
+        catalog = Catalog()
+        catalog.apply(Batch(files=[FileRecords(Path("export"), [head, *records])]))
+        sessions = [catalog.sessions[s.id] for s in sessions if s.id in catalog.sessions]
     if args.otlp_endpoint:
-        return _send_otlp(args.otlp_endpoint, catalog, sessions, head, records, redact is not None)
+        return _send_otlp(args.otlp_endpoint, catalog, sessions)
     suffix = {"trail": "trail", "jsonl": "jsonl", "otlp-json": "otlp.json", "chrome": "chrome.json"}[args.format]
     output = args.output or Path(f"sessiontrail-export-{sessions[0].id[:8]}.{suffix}")
     if output.exists():
@@ -370,10 +374,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         elif args.format in ("otlp-json", "chrome"):
             from .interchange import to_chrome, to_otlp_json
 
-            if redact is not None:  # rebuild the sessions from the redacted records
-                catalog = Catalog()
-                catalog.apply(Batch(files=[FileRecords(Path(output.name), [head, *records])]))
-                sessions = [catalog.sessions[s.id] for s in sessions if s.id in catalog.sessions]
             document = to_otlp_json(catalog, sessions) if args.format == "otlp-json" else to_chrome(sessions)
             with open(output, "x", encoding="utf-8") as fh:
                 json.dump(document, fh, ensure_ascii=False, default=_json_default)
@@ -386,16 +386,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _send_otlp(endpoint: str, catalog: Catalog, sessions: list[SessionInfo], head: dict, records: list[dict], redacted: bool) -> int:
+def _send_otlp(endpoint: str, catalog: Catalog, sessions: list[SessionInfo]) -> int:
     """POST the sessions to an OpenTelemetry Collector's OTLP/HTTP traces endpoint (JSON)."""
     import urllib.error
 
     from .interchange import post_otlp, to_otlp_json
 
-    if redacted:  # rebuild the sessions from the redacted records
-        catalog = Catalog()
-        catalog.apply(Batch(files=[FileRecords(Path("export"), [head, *records])]))
-        sessions = [catalog.sessions[s.id] for s in sessions if s.id in catalog.sessions]
     url = endpoint.rstrip("/") + ("" if endpoint.rstrip("/").endswith("/v1/traces") else "/v1/traces")
     try:
         status = post_otlp(url, to_otlp_json(catalog, sessions))

@@ -146,7 +146,7 @@ class SessionTrailSpanProcessor(SpanProcessor):
             _state.count_internal_error()
 
     def shutdown(self) -> None:
-        _state.writer.flush() if _state.writer is not None else None
+        self.force_flush()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return _state.writer.flush(timeout_millis / 1000) if _state.writer is not None else True
