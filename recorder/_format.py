@@ -13,7 +13,7 @@ from typing import Any
 import msgpack
 
 MAGIC = b"\x89STRAIL\n"
-FORMAT_MAJOR = 1
+FORMAT_MAJOR = 2
 FORMAT_MINOR = 0
 FILE_HEADER = struct.Struct("<8sHH")
 FILE_HEADER_SIZE = FILE_HEADER.size  # 12
@@ -27,7 +27,8 @@ MAX_RECORD_SIZE = 64 * 1024  # writers shrink a record larger than this
 
 FILE_SUFFIX = ".trail"
 
-# Record types (the "type" field of every record).
+# Record types: the name of each (the "type" of a record written as a map, as in
+# `sessiontrail export --format jsonl`) and its code (the first element of a record on disk).
 REC_FILE = "file"
 REC_SESSION_START = "session_start"
 REC_SESSION_END = "session_end"
@@ -37,6 +38,37 @@ REC_SPAN_END = "span_end"
 REC_EVENT = "event"
 REC_HEARTBEAT = "heartbeat"
 REC_DROPPED = "dropped"
+
+T_FILE, T_SESSION_START, T_SESSION_END, T_SESSION_TAGS, T_SPAN_START, T_SPAN_END, T_EVENT, T_HEARTBEAT, T_DROPPED = range(1, 10)
+TYPE_CODES = {
+    REC_FILE: T_FILE,
+    REC_SESSION_START: T_SESSION_START,
+    REC_SESSION_END: T_SESSION_END,
+    REC_SESSION_TAGS: T_SESSION_TAGS,
+    REC_SPAN_START: T_SPAN_START,
+    REC_SPAN_END: T_SPAN_END,
+    REC_EVENT: T_EVENT,
+    REC_HEARTBEAT: T_HEARTBEAT,
+    REC_DROPPED: T_DROPPED,
+}
+TYPE_NAMES = {code: name for name, code in TYPE_CODES.items()}
+
+# A record on disk is a msgpack array: [type code, *FIELDS[code], more]. ``more`` is a map of
+# any further fields, or nil, and may be left out; elements after it are reserved for later
+# minor versions and ignored. ``attrs`` is a msgpack bin holding a msgpack map (or nil), so a
+# reader that does not need a record's attributes never decodes them.
+FIELDS: dict[int, tuple[str, ...]] = {
+    T_FILE: ("ts",),
+    T_SESSION_START: ("ts", "session", "name", "tags"),
+    T_SESSION_END: ("ts", "session", "end_state", "reason"),
+    T_SESSION_TAGS: ("ts", "session", "tags"),
+    T_SPAN_START: ("ts", "session", "span", "parent", "kind", "name", "attrs"),
+    T_SPAN_END: ("ts", "session", "span", "status", "attrs"),
+    T_EVENT: ("ts", "session", "id", "parent", "kind", "name", "end_ts", "attrs"),
+    T_HEARTBEAT: ("ts", "sessions", "interval"),
+    T_DROPPED: ("ts", "sessions", "count"),
+}
+ATTRS_AT = {code: 1 + names.index("attrs") for code, names in FIELDS.items() if "attrs" in names}
 
 
 class FormatError(ValueError):
@@ -235,3 +267,45 @@ def decode_payload(payload: memoryview | bytes) -> list[Any]:
     if not isinstance(records, list):
         raise ValueError(f"payload is a {type(records).__name__}, not an array of records")
     return records
+
+
+def to_wire(record: dict[str, Any]) -> list[Any]:
+    """The on-disk form of a record given as a map (attributes still a map, packed later)."""
+    code = TYPE_CODES[record["type"]]
+    names = FIELDS[code]
+    wire = [code, *(record.get(name) for name in names)]
+    more = {k: v for k, v in record.items() if k != "type" and k not in names}
+    if more:
+        wire.append(more)
+    return wire
+
+
+def decode_attrs(raw: Any) -> dict[Any, Any]:
+    """The attributes map held in a record's ``attrs`` bin; {} if absent or undecodable."""
+    if isinstance(raw, dict):
+        return raw
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        return {}
+    try:
+        value = msgpack.unpackb(raw, raw=False, strict_map_key=False, max_ext_len=0, unicode_errors="replace")
+    except Exception:  # damaged bytes inside a valid frame: shown as no attributes
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def record_dict(wire: list[Any]) -> dict[str, Any]:
+    """A record as a map with named fields and decoded attributes (what ``export --format
+    jsonl`` prints). A record of an unknown type keeps its elements under ``fields``."""
+    code = wire[0] if wire else None
+    names = FIELDS.get(code) if isinstance(code, int) else None
+    if names is None:
+        return {"type": f"unknown:{code!r}", "fields": list(wire[1:])}
+    record: dict[str, Any] = {"type": TYPE_NAMES[code]}
+    for i, name in enumerate(names, 1):
+        value = wire[i] if i < len(wire) else None
+        record[name] = decode_attrs(value) if name == "attrs" and value is not None else value
+    more = wire[len(names) + 1] if len(wire) > len(names) + 1 else None
+    if isinstance(more, dict):
+        for key, value in more.items():
+            record.setdefault(str(key), value)
+    return record

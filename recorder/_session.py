@@ -15,11 +15,11 @@ from typing import Any
 from . import _clock, _state
 from ._context import current_session_var, current_span_var, parent_span_of
 from ._format import (
-    REC_EVENT,
     REC_SESSION_END,
     REC_SESSION_START,
     REC_SESSION_TAGS,
     REC_SPAN_END,
+    T_EVENT,
 )
 
 
@@ -96,7 +96,8 @@ class Event:
     def attributes(self) -> dict[str, Any]:
         return {}
 
-    def to_record(self, session: Session, parent: int | None) -> dict[str, Any]:
+    def to_record(self, session: Session, parent: int | None) -> list[Any]:
+        """This event as an ``event`` record in its on-disk form (``_format.FIELDS``)."""
         now = _clock.now_ns()
         init = self.init_timestamp
         if self._recorded:  # the same object recorded again is a new event, happening now
@@ -105,19 +106,7 @@ class Event:
             self._recorded = True
             event_id, start = self.id, self._start_ns if init is None else (_to_ns(init) or self._start_ns)
         end = now if self.end_timestamp is None else (_to_ns(self.end_timestamp) or now)
-        record = {
-            "type": REC_EVENT,
-            "ts": start,
-            "session": session.id,
-            "id": event_id,
-            "parent": parent,
-            "kind": self.kind,
-            "name": self.name,
-            "attrs": self.attributes(),
-        }
-        if end > start:
-            record["end_ts"] = end
-        return record
+        return [T_EVENT, start, session.id, event_id, parent, self.kind, self.name, end if end > start else None, self.attributes()]
 
 
 @dataclass
@@ -149,9 +138,9 @@ class ToolEvent(Event):
     def attributes(self) -> dict[str, Any]:
         return {"params": self.params, "returns": self.returns, "logs": self.logs}
 
-    def to_record(self, session: Session, parent: int | None) -> dict[str, Any]:
+    def to_record(self, session: Session, parent: int | None) -> list[Any]:
         record = super().to_record(session, parent)
-        record["name"] = self.name or "tool"
+        record[6] = self.name or "tool"  # the event's name field
         return record
 
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._encode import pack_record
+from ._encode import pack_record, pack_wire
+from ._format import record_dict
 from ._writer import Writer, WriterConfig
 
 if TYPE_CHECKING:
@@ -91,16 +92,17 @@ def ensure_configured() -> Config:
     return config  # type: ignore[return-value]
 
 
-def emit(record: dict[str, Any], wake: bool = False, essential: bool = False) -> None:
-    """Pack record on the caller's thread (a snapshot) and queue it. Never raises."""
+def emit(record: list[Any] | dict[str, Any], wake: bool = False, essential: bool = False) -> None:
+    """Pack record (in its on-disk form, ``_format.FIELDS``, or as a map with named fields)
+    on the caller's thread, so it is a snapshot, and queue it. Never raises."""
     try:
         w = writer
         if w is None:
             ensure_configured()
             w = writer
         if _redact is not None:
-            record = _redact(record)
-        w.submit(pack_record(record), wake, essential)  # type: ignore[union-attr]
+            record = _redact(record if type(record) is dict else record_dict(record))
+        w.submit(pack_wire(record) if type(record) is list else pack_record(record), wake, essential)  # type: ignore[union-attr,arg-type]
     except Exception:
         count_internal_error()
 

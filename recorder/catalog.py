@@ -14,17 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from ._format import (
-    REC_DROPPED,
-    REC_EVENT,
-    REC_FILE,
-    REC_HEARTBEAT,
-    REC_SESSION_END,
-    REC_SESSION_START,
-    REC_SESSION_TAGS,
-    REC_SPAN_END,
-    REC_SPAN_START,
+    FIELDS,
+    T_DROPPED,
+    T_EVENT,
+    T_FILE,
+    T_HEARTBEAT,
+    T_SESSION_END,
+    T_SESSION_START,
+    T_SESSION_TAGS,
+    T_SPAN_END,
+    T_SPAN_START,
+    decode_attrs,
+    record_dict,
 )
-from .reader import Batch
+from .reader import Batch, gc_paused
 
 DEFAULT_HEARTBEAT = 2.0
 HEARTBEATS_BEFORE_ABANDONED = 3
@@ -96,7 +99,11 @@ def hex_id(value: int | None) -> str | None:
 
 @dataclass(slots=True)
 class Node:
-    """A span (has a start and, once finished, an end) or a point event, in one session."""
+    """A span (has a start and, once finished, an end) or a point event, in one session.
+
+    Attributes stay in their packed form until asked for: most nodes of a big session are
+    never looked at, and a packed map is a fraction of the size of a decoded one.
+    """
 
     id: int
     parent: int | None
@@ -105,13 +112,24 @@ class Node:
     start: int
     end: int | None
     status: str | None  # ok | error | cancelled; None while a span is open
-    attrs: dict[str, Any]
+    packed_attrs: bytes | None
     is_span: bool
     file: Path
-    end_attrs: dict[str, Any] | None = None
+    packed_end_attrs: bytes | None = None
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The attributes recorded when the node started (an event's only ones)."""
+        return decode_attrs(self.packed_attrs)
+
+    @property
+    def end_attrs(self) -> dict[str, Any]:
+        """The attributes recorded when a span ended."""
+        return decode_attrs(self.packed_end_attrs)
 
     def all_attrs(self) -> dict[str, Any]:
-        return self.attrs if not self.end_attrs else {**self.attrs, **self.end_attrs}
+        attrs = decode_attrs(self.packed_attrs)
+        return {**attrs, **decode_attrs(self.packed_end_attrs)} if self.packed_end_attrs else attrs
 
 
 @dataclass
@@ -210,11 +228,14 @@ class SessionInfo:
     # -------------------------------------------------------------- counting
     def _count(self, node: Node) -> None:
         self.event_count += 1
-        attrs = node.attrs
         kind = node.kind
         if kind == "error":
             self.error_count += 1
-        elif kind == "llm":
+            return
+        if kind not in ("llm", "tool", "agent"):
+            return
+        attrs = node.attrs if kind != "agent" else {}
+        if kind == "llm":
             self.llm_calls += 1
             tokens = (_int(attrs.get("prompt_tokens")) or 0) + (_int(attrs.get("completion_tokens")) or 0)
             self.prompt_tokens += _int(attrs.get("prompt_tokens")) or 0
@@ -268,13 +289,15 @@ class Catalog:
         changed: set[str] = set()
         for path in batch.removed:
             changed |= self.remove_file(path)
-        for chunk in batch.files:
-            for record in chunk.records:
-                sid = self._apply_record(record, chunk.path)
-                if sid is not None:
-                    changed.add(sid)
-                elif record.get("type") in (REC_HEARTBEAT, REC_DROPPED):
-                    changed.update(s for s in record.get("sessions") or () if isinstance(s, str) and s in self.sessions)
+        with gc_paused():
+            for chunk in batch.files:
+                apply, path = self._apply_record, chunk.path
+                for record in chunk.records:
+                    sid = apply(record, path)
+                    if sid is not None:
+                        changed.add(sid)
+                    elif record[0] in (T_HEARTBEAT, T_DROPPED) and len(record) > 2:
+                        changed.update(s for s in _list(record[2]) if isinstance(s, str) and s in self.sessions)
         return changed
 
     def host_info(self, session: SessionInfo) -> dict[str, Any] | None:
@@ -325,85 +348,93 @@ class Catalog:
             session.last_seen = ts
         return session
 
-    def _apply_record(self, record: dict[str, Any], path: Path) -> str | None:
-        rtype = record.get("type")
-        ts = _int(record.get("ts"))
-        if rtype == REC_FILE:
-            self.file_meta[path] = record
+    def _apply_record(self, record: list[Any], path: Path) -> str | None:
+        """Fold one record (on-disk form, ``_format.FIELDS``); return its session's id."""
+        code = record[0]
+        names = FIELDS.get(code)
+        if names is None:
+            return None  # a record type from a newer version: ignored
+        if len(record) <= len(names):
+            record = record + [None] * (len(names) + 1 - len(record))
+        ts = record[1] if type(record[1]) is int else None
+        if code == T_FILE:
+            self.file_meta[path] = record_dict(record)
             return None
-        if rtype == REC_HEARTBEAT:
-            interval = _num(record.get("interval"))
-            for sid in record.get("sessions") or ():
+        if code == T_HEARTBEAT:
+            interval = _num(record[3])
+            for sid in _list(record[2]):
                 if isinstance(sid, str):
                     session = self._session(sid, path, ts)
                     if interval:
                         session.heartbeat_interval = interval
             return None
-        if rtype == REC_DROPPED:
-            count = _int(record.get("count")) or 0
-            for sid in record.get("sessions") or ():
+        if code == T_DROPPED:
+            count = _int(record[3]) or 0
+            for sid in _list(record[2]):
                 if isinstance(sid, str) and sid in self.sessions:
                     self.sessions[sid].dropped = max(self.sessions[sid].dropped, count)
             return None
-        sid = record.get("session")
+        sid = record[2]
         if not isinstance(sid, str):
-            return None  # a record type from a newer version, or junk: ignored
+            return None
         session = self._session(sid, path, ts)
-        if rtype == REC_SESSION_START:
-            # Rotated files restate open sessions ("continued"); the original start wins.
-            continued = bool(record.get("continued"))
-            if session.start_file is None or (session.start_continued and not continued):
-                session.start_file = path
-                session.start_continued = continued
-                session.name = _str(record.get("name"), session.name)
-                tags = record.get("tags")
-                if isinstance(tags, list):
-                    session.tags = [str(t) for t in tags]
-                session.start = ts if ts is not None else session.start
-                session.hostname = _str(record.get("host")) or session.hostname
-                session.pid = _int(record.get("pid"))
-        elif rtype == REC_SESSION_END:
-            session.end = ts
-            session.end_state = _str(record.get("end_state"), "Indeterminate")
-            reason = record.get("reason")
-            session.reason = None if reason is None else str(reason)
-            session.end_file = path
-        elif rtype == REC_SESSION_TAGS:
-            tags = record.get("tags")
-            if isinstance(tags, list):
-                session.tags = [str(t) for t in tags]
-        elif rtype == REC_SPAN_START:
+        if code == T_EVENT:
+            self._add_node(session, record, path, ts, is_span=False)
+        elif code == T_SPAN_START:
             self._add_node(session, record, path, ts, is_span=True)
-        elif rtype == REC_SPAN_END:
-            span = _int(record.get("span"))
+        elif code == T_SPAN_END:
+            span = _int(record[3])
             if span is not None:
                 node = session.nodes.get(span)
                 if node is None:
                     self._pending_ends[(sid, span)] = (record, path)
                 else:
                     _finish(node, record, ts)
-        elif rtype == REC_EVENT:
-            self._add_node(session, record, path, ts, is_span=False)
+        elif code == T_SESSION_START:
+            # Rotated files restate open sessions ("continued"); the original start wins.
+            more = record[5] if len(record) > 5 and isinstance(record[5], dict) else {}
+            continued = bool(more.get("continued"))
+            if session.start_file is None or (session.start_continued and not continued):
+                session.start_file = path
+                session.start_continued = continued
+                session.name = _str(record[3], session.name)
+                if isinstance(record[4], list):
+                    session.tags = [str(t) for t in record[4]]
+                session.start = ts if ts is not None else session.start
+                session.hostname = _str(more.get("host")) or session.hostname
+                session.pid = _int(more.get("pid"))
+        elif code == T_SESSION_END:
+            session.end = ts
+            session.end_state = _str(record[3], "Indeterminate")
+            session.reason = None if record[4] is None else str(record[4])
+            session.end_file = path
+        elif code == T_SESSION_TAGS:
+            if isinstance(record[3], list):
+                session.tags = [str(t) for t in record[3]]
         if session.start is None and ts is not None:
             session.start = ts
         return sid
 
-    def _add_node(self, session: SessionInfo, record: dict[str, Any], path: Path, ts: int | None, *, is_span: bool) -> None:
-        node_id = _int(record.get("span" if is_span else "id"))
+    def _add_node(self, session: SessionInfo, record: list[Any], path: Path, ts: int | None, *, is_span: bool) -> None:
+        # span_start: [code, ts, session, span, parent, kind, name, attrs]
+        # event:      [code, ts, session, id, parent, kind, name, end_ts, attrs]
+        node_id = _int(record[3])
         if node_id is None or ts is None:
             return
-        attrs = record.get("attrs")
-        kind = _str(record.get("kind"), "event")
-        end = None if is_span else (_int(record.get("end_ts")) or ts)
+        kind = _str(record[5], "event")
+        if is_span:
+            end, packed = None, record[7]
+        else:
+            end, packed = (_int(record[7]) or ts), record[8]
         node = Node(
             id=node_id,
-            parent=_int(record.get("parent")),
+            parent=_int(record[4]),
             kind=kind,
-            name=_str(record.get("name"), kind),
+            name=_str(record[6], kind),
             start=ts,
             end=end,
             status=None if is_span else ("error" if kind == "error" else "ok"),
-            attrs=attrs if isinstance(attrs, dict) else {},
+            packed_attrs=packed if type(packed) is bytes else None,
             is_span=is_span,
             file=path,
         )
@@ -416,14 +447,18 @@ class Catalog:
         if is_span:
             pending = self._pending_ends.pop((session.id, node_id), None)
             if pending is not None:
-                _finish(node, pending[0], _int(pending[0].get("ts")))
+                _finish(node, pending[0], _int(pending[0][1]))
 
 
-def _finish(node: Node, record: dict[str, Any], ts: int | None) -> None:
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _finish(node: Node, record: list[Any], ts: int | None) -> None:
+    # span_end: [code, ts, session, span, status, attrs]
     node.end = max(ts, node.start) if ts is not None else node.start
-    node.status = _str(record.get("status"), "ok")
-    attrs = record.get("attrs")
-    node.end_attrs = attrs if isinstance(attrs, dict) else None
+    node.status = _str(record[4], "ok")
+    node.packed_end_attrs = record[5] if type(record[5]) is bytes else None
 
 
 def assign_lanes(depths: Sequence[int], starts: Sequence[float], ends: Sequence[float]) -> tuple[list[int], int]:

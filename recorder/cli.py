@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._encode import pack_record
+from ._encode import pack_record, unpack_record
 from ._format import FORMAT_MAJOR, FORMAT_MINOR, encode_file_header, encode_frames
 from ._state import default_directory
 from .catalog import Catalog, Node, SessionInfo, format_cost, format_duration, hex_id, iso, load
@@ -358,7 +358,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         head, records = redact(head), [redact(r) for r in records]
         # Sessions for the JSON formats and OTLP come from the redacted records, not the originals.
         catalog = Catalog()
-        catalog.apply(Batch(files=[FileRecords(Path("export"), [head, *records])]))
+        catalog.apply(Batch(files=[FileRecords(Path("export"), [unpack_record(pack_record(r)) for r in [head, *records]])]))
         sessions = [catalog.sessions[s.id] for s in sessions if s.id in catalog.sessions]
     if args.otlp_endpoint:
         return _send_otlp(args.otlp_endpoint, catalog, sessions)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from . import _clock, _state
 from ._context import current_session_var, current_span_var, parent_span_of
-from ._format import REC_SPAN_END, REC_SPAN_START
+from ._format import T_SPAN_END, T_SPAN_START
 from ._session import EndState, ErrorEvent, Session, mark_recorded, new_id
 
 F = TypeVar("F")
@@ -73,25 +73,17 @@ class _SpanCall(_Call):
         current_span_var.reset(tokens)
 
     def finish(self, result: Any = None, exc: BaseException | None = None) -> None:
-        record: dict[str, Any] = {
-            "type": REC_SPAN_END,
-            "ts": _clock.now_ns(),
-            "session": self.session.id,
-            "span": self.span_id,
-        }
         if exc is None:
-            record["status"] = "ok"
-            record["attrs"] = {"output": result}
+            status, attrs = "ok", {"output": result}
         elif isinstance(exc, GeneratorExit):
-            record["status"] = "ok"
-            record["attrs"] = {"closed_early": True}
+            status, attrs = "ok", {"closed_early": True}
         else:
             cancelled = isinstance(exc, asyncio.CancelledError)
-            record["status"] = "cancelled" if cancelled else "error"
-            record["attrs"] = {"error": {"exception_type": type(exc).__qualname__, "message": _str(exc)}}
+            status = "cancelled" if cancelled else "error"
+            attrs = {"error": {"exception_type": type(exc).__qualname__, "message": _str(exc)}}
             if not cancelled and mark_recorded(exc):
                 _state.emit(ErrorEvent(exception=exc).to_record(self.session, self.span_id))
-        _state.emit(record)
+        _state.emit([T_SPAN_END, _clock.now_ns(), self.session.id, self.span_id, status, attrs])
 
 
 class _SessionCall(_Call):
@@ -124,16 +116,7 @@ def _span_opener(kind: str, name: str, attrs: dict[str, Any]) -> Callable[[tuple
             return None
         span_id = new_id()
         _state.emit(
-            {
-                "type": REC_SPAN_START,
-                "ts": _clock.now_ns(),
-                "session": session.id,
-                "span": span_id,
-                "parent": parent_span_of(session),
-                "kind": kind,
-                "name": name,
-                "attrs": {"input": _inputs(args, kwargs), **attrs},
-            }
+            [T_SPAN_START, _clock.now_ns(), session.id, span_id, parent_span_of(session), kind, name, {"input": _inputs(args, kwargs), **attrs}]
         )
         return _SpanCall(session, span_id)
 

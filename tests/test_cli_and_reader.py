@@ -49,10 +49,10 @@ def test_reader_returns_only_what_is_new_and_follows_growth_and_deletion(rec, fo
 def test_reader_sees_a_partial_frame_only_once_it_is_complete(tmp_path):
     import msgpack
 
-    from recorder._format import encode_file_header, encode_frame, encode_payload
+    from recorder._format import T_EVENT, encode_file_header, encode_frame, encode_payload
 
     path = tmp_path / "grow.trail"
-    frame = encode_frame(encode_payload([msgpack.packb({"type": "event", "session": "s", "id": 1, "ts": 5})]))
+    frame = encode_frame(encode_payload([msgpack.packb([T_EVENT, 5, "s", 1, None, "action", "a", None, None])]))
     path.write_bytes(encode_file_header() + frame[:10])
     reader = FolderReader(tmp_path)
     batch = reader.poll()

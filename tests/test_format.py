@@ -17,6 +17,7 @@ from recorder._format import (
     FRAME_HEADER_SIZE,
     FRAME_SYNC,
     MAGIC,
+    T_HEARTBEAT,
     FormatError,
     decode_file_header,
     decode_payload,
@@ -28,7 +29,12 @@ from recorder._format import (
 from recorder.reader import FolderReader, read_file
 
 
-def frames_of(records_per_frame: list[list[dict]]) -> bytes:
+def x(i: int, pad: str = "") -> list:
+    """A valid record (a heartbeat of no session) carrying i and pad in its map of further fields."""
+    return [T_HEARTBEAT, i, [], 1.0, {"i": i, "pad": pad}]
+
+
+def frames_of(records_per_frame: list[list[list]]) -> bytes:
     return b"".join(encode_frame(encode_payload([msgpack.packb(r) for r in recs])) for recs in records_per_frame)
 
 
@@ -40,10 +46,10 @@ def write_file(path, body: bytes, *, old: bool = True) -> None:
 
 
 def test_header_round_trip_and_rejections():
-    assert decode_file_header(encode_file_header()) == (1, 0)
-    assert decode_file_header(encode_file_header(1, 7)) == (1, 7)  # a newer minor is readable
+    assert decode_file_header(encode_file_header()) == (2, 0)
+    assert decode_file_header(encode_file_header(2, 7)) == (2, 7)  # a newer minor is readable
     with pytest.raises(FormatError, match="upgrade"):
-        decode_file_header(encode_file_header(2, 0))
+        decode_file_header(encode_file_header(3, 0))
     with pytest.raises(FormatError, match="not a sessiontrail file"):
         decode_file_header(b"PK\x03\x04" + b"\x00" * 20)
     with pytest.raises(FormatError, match="shorter"):
@@ -51,12 +57,12 @@ def test_header_round_trip_and_rejections():
 
 
 def test_frame_layout_is_what_the_spec_says():
-    payload = encode_payload([msgpack.packb({"type": "x"})])
+    payload = encode_payload([msgpack.packb(x(1))])
     frame = encode_frame(payload)
     sync, length, crc = struct.unpack_from("<4sII", frame)
     assert sync == FRAME_SYNC and length == len(payload) and crc == zlib.crc32(payload)
     assert frame[FRAME_HEADER_SIZE:] == payload
-    assert msgpack.unpackb(payload) == [{"type": "x"}]
+    assert msgpack.unpackb(payload) == [x(1)]
 
 
 def test_scan_recovers_around_a_corrupt_middle_frame():
@@ -123,11 +129,11 @@ def test_payload_round_trip(records):
 
 def records_in(path):
     records, problems = read_file(path)
-    return [r for r in records if r.get("type") == "x"], problems
+    return [r for r in records if r.get("type") == "heartbeat"], problems
 
 
 def test_truncation_at_every_offset_never_raises_and_keeps_whole_frames(tmp_path):
-    recs = [[{"type": "x", "i": i, "pad": "p" * (i * 7)}] for i in range(6)]
+    recs = [[x(i, "p" * (i * 7))] for i in range(6)]
     body = frames_of(recs)
     full = encode_file_header() + body
     ends = []  # file offsets at which each frame ends
@@ -149,7 +155,7 @@ def test_truncation_at_every_offset_never_raises_and_keeps_whole_frames(tmp_path
 
 def test_zero_filled_tail_is_a_torn_tail(tmp_path):
     path = tmp_path / "z.trail"
-    write_file(path, frames_of([[{"type": "x", "i": 1}]]) + b"\x00" * 4096)
+    write_file(path, frames_of([[x(1)]]) + b"\x00" * 4096)
     got, problems = records_in(path)
     assert [r["i"] for r in got] == [1]
     assert [p.kind for p in problems] == ["torn_tail"]
@@ -158,7 +164,7 @@ def test_zero_filled_tail_is_a_torn_tail(tmp_path):
 
 def test_garbage_between_frames_is_skipped_and_reported(tmp_path):
     path = tmp_path / "g.trail"
-    write_file(path, frames_of([[{"type": "x", "i": 1}]]) + os.urandom(300).replace(FRAME_SYNC, b"") + frames_of([[{"type": "x", "i": 2}]]))
+    write_file(path, frames_of([[x(1)]]) + os.urandom(300).replace(FRAME_SYNC, b"") + frames_of([[x(2)]]))
     got, problems = records_in(path)
     assert [r["i"] for r in got] == [1, 2]
     assert [p.kind for p in problems] == ["damaged"] and problems[0].length > 0
@@ -167,7 +173,7 @@ def test_garbage_between_frames_is_skipped_and_reported(tmp_path):
 def test_foreign_empty_and_newer_files_are_reported_not_read(tmp_path):
     (tmp_path / "foreign.trail").write_bytes(b"%PDF-1.7 not ours at all")
     (tmp_path / "empty.trail").write_bytes(b"")
-    (tmp_path / "newer.trail").write_bytes(encode_file_header(9, 0) + frames_of([[{"type": "x"}]]))
+    (tmp_path / "newer.trail").write_bytes(encode_file_header(9, 0) + frames_of([[x(0)]]))
     (tmp_path / "notes.txt").write_text("ignored: not a .trail file")
     past = time.time() - 60
     for p in tmp_path.iterdir():
@@ -180,10 +186,10 @@ def test_foreign_empty_and_newer_files_are_reported_not_read(tmp_path):
     assert reader.poll().problems == []  # reported once, not on every poll
 
 
-def test_a_record_that_is_not_a_map_is_reported(tmp_path):
+def test_a_record_that_is_not_an_array_with_a_type_code_is_reported(tmp_path):
     path = tmp_path / "m.trail"
-    payload = encode_payload([msgpack.packb({"type": "x", "i": 1}), msgpack.packb([1, 2, 3])])
+    payload = encode_payload([msgpack.packb(x(1)), msgpack.packb({"type": "event"}), msgpack.packb(["event", 2, 3])])
     write_file(path, encode_frame(payload))
     got, problems = records_in(path)
     assert [r["i"] for r in got] == [1]
-    assert len(problems) == 1 and "not a map" in problems[0].message
+    assert len(problems) == 2 and all("not an array with a type code" in p.message for p in problems)

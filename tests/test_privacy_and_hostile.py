@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recorder._encode import pack_record
+from recorder._format import record_dict
 from recorder.redact import MASK, Redactor, make_redactor
 
 SECRET = "sk-proj-" + "A1b2C3d4" * 5
@@ -155,7 +156,7 @@ def expected(value):
 def test_any_value_round_trips_or_becomes_its_string(value):
     record = {"type": "event", "ts": 1, "attrs": {"v": value}}
     data = pack_record(record)
-    back = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    back = record_dict(msgpack.unpackb(data, raw=False, strict_map_key=False))
     if back.get("truncated"):
         return  # capped to MAX_RECORD_SIZE, marked as such
     assert back["attrs"]["v"] == expected(value)
