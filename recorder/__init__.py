@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _lifecycle, _state
-from ._context import bind_context
+from ._context import bind_context, current_span_var, parent_span_of
 from ._session import (
     ActionEvent,
     EndState,
@@ -248,11 +248,15 @@ def current_session() -> Session | None:
 
 def record(event: Event) -> None:
     """Record an event in the current session, under the current span. Never raises."""
+    span = current_span_var.get()
+    if span is not None and span[0]._end_ns is None:  # the common case, inlined: it runs per event
+        span[0]._record(event, span[1])
+        return
     session = resolve_session()
     if session is None:
         _state.count_unattributed()
         return
-    session.record(event)
+    session._record(event, parent_span_of(session))
 
 
 def flush(timeout: float = 5.0) -> bool:

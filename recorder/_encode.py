@@ -12,7 +12,7 @@ from typing import Any
 
 import msgpack
 
-from ._format import ATTRS_AT, FIELDS, MAX_RECORD_SIZE, to_wire
+from ._format import ATTRS_AT, FIELDS, MAX_RECORD_SIZE, decode_attrs, to_wire
 
 MAX_REPR = 1000  # characters kept of the repr() of a value msgpack cannot store
 MAX_DEPTH = 32
@@ -38,16 +38,17 @@ MAX_ATTRS_SIZE = MAX_RECORD_SIZE - 4096  # room left for a record's other fields
 MAX_HEAD_STR = 1024  # a name or kind longer than this is cut when a record is too large
 
 
-def _packer() -> msgpack.Packer:
+def _pack() -> Any:
+    """This thread's ``Packer.pack`` (a Packer keeps a buffer, so one per thread)."""
     try:
-        return _local.packer
+        return _local.pack
     except AttributeError:
-        _local.packer = msgpack.Packer(default=_repr)
-        return _local.packer
+        _reset_packer()
+        return _local.pack
 
 
 def _reset_packer() -> None:
-    _local.packer = msgpack.Packer(default=_repr)  # a failed pack may leave a partial buffer
+    _local.pack = msgpack.Packer(default=_repr).pack  # a failed pack may leave a partial buffer
 
 
 def pack_attrs(attrs: Any) -> tuple[bytes | None, bool]:
@@ -61,7 +62,7 @@ def pack_attrs(attrs: Any) -> tuple[bytes | None, bool]:
         return None, False
     oversized = False
     try:
-        data = _packer().pack(attrs)
+        data = _pack()(attrs)
     except Exception:
         _reset_packer()
     else:
@@ -84,15 +85,35 @@ def pack_attrs(attrs: Any) -> tuple[bytes | None, bool]:
 
 def pack_wire(record: list[Any]) -> bytes:
     """msgpack bytes of a record in its on-disk form (``_format.FIELDS``), its attributes
-    packed into their bin. Never raises; the result is at most MAX_RECORD_SIZE."""
+    packed into their bin. Never raises; the result is at most MAX_RECORD_SIZE.
+
+    Runs for every record on the recording thread, so the common case is two C-level
+    ``pack`` calls and almost nothing else; anything unusual takes ``_pack_slow``.
+    """
     at = ATTRS_AT.get(record[0])
-    truncated = False
-    if at is not None and at < len(record) and not isinstance(record[at], (bytes, type(None))):
-        record[at], truncated = pack_attrs(record[at])
-    if truncated:
-        _mark_truncated(record)
     try:
-        data = _packer().pack(record)
+        pack = _local.pack
+        if at is not None:
+            record[at] = pack(record[at])
+        data = pack(record)
+        if len(data) <= MAX_RECORD_SIZE:
+            return data
+    except Exception:  # AttributeError on a thread's first record; anything msgpack refuses
+        _reset_packer()
+    return _pack_slow(record, at)
+
+
+def _pack_slow(record: list[Any], at: int | None) -> bytes:
+    if at is not None and at < len(record):
+        attrs = record[at]
+        if isinstance(attrs, bytes) and len(attrs) > MAX_ATTRS_SIZE:
+            attrs = decode_attrs(attrs)
+        if not isinstance(attrs, bytes):
+            record[at], truncated = pack_attrs(attrs)
+            if truncated:
+                _mark_truncated(record)
+    try:
+        data = _pack()(record)
     except Exception:
         _reset_packer()
         data = b""

@@ -287,11 +287,14 @@ class Session:
 
     def record(self, event: Event) -> None:
         """Record an event in this session, under the current span if it belongs here."""
+        self._record(event, parent_span_of(self))
+
+    def _record(self, event: Event, parent: int | None) -> None:
         try:
             if not isinstance(event, Event):
                 event = ActionEvent(action_type=type(event).__name__, params=event)
-            _state.emit(event.to_record(self, parent_span_of(self)))
-            if isinstance(event, ErrorEvent) and event.exception is not None:
+            _state.emit(event.to_record(self, parent))
+            if event.kind == "error" and isinstance(event, ErrorEvent) and event.exception is not None:
                 mark_recorded(event.exception)
         except Exception:
             _state.count_internal_error()

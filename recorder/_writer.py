@@ -1,6 +1,8 @@
 """The background writer: callers enqueue packed records; one thread frames, writes and rotates.
 
-The caller's cost is a lock, a list append and a size check. Everything that touches the disk
+The caller's cost is a length check and a deque append (atomic, so no lock). Framing, checksums
+and writes happen on the writer thread, whose zlib and write calls release the GIL, so on a
+machine with two cores they overlap the caller's work. Everything that touches the disk
 happens on the writer thread (or in ``flush()``/``close()`` when no thread runs), and every
 OSError becomes a drop count and one logged warning, never an exception in the caller.
 """
@@ -13,6 +15,7 @@ import secrets
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,6 +40,14 @@ log = logging.getLogger("sessiontrail")
 
 FSYNC_POLICIES = ("never", "session", "always")
 WRITE_GROUP = 16 << 20  # bytes per write call: each call waits for the GIL again afterwards
+
+
+@dataclass(frozen=True, slots=True)
+class _Ticket:
+    """A flush request in the queue: written once every record before it is."""
+
+    number: int
+    fsync: bool
 
 
 @dataclass(frozen=True)
@@ -75,23 +86,16 @@ class Writer:
 
     def _init_process_state(self) -> None:
         """State that a forked child must not share with its parent."""
-        # Guards the queue and counters below. Reentrant: a finalizer run by the garbage
-        # collector inside a locked region may record too.
+        # Callers append packed records (and flush tickets) to _queue: deque.append is atomic, so
+        # recording takes no lock. The writer thread pops them and builds the frames.
+        self._queue: deque[bytes | _Ticket] = deque()
+        self._queue_limit = self._max_records  # lowered by the writer when records are big
+        # Guards the counters below. Reentrant: a finalizer run by the garbage collector inside
+        # a locked region may record too.
         self._lock = threading.RLock()
         self._io_lock = threading.Lock()  # one writer of the file at a time
-        # Callers append packed records to _frame; a full one is sealed (array header, CRC) into
-        # _sealed, so the writer thread's work is per frame, not per record.
-        self._frame = bytearray()
-        self._frame_records = 0
-        self._sealed: list[tuple[bytes, int]] = []  # (frame, records in it)
-        self._handoff_requested = False
-        self._handoff_ready = threading.Event()
-        self._handoff: tuple[list[tuple[bytes, int]], int, bool] = ([], 0, False)
-        self._queued_records = 0
-        self._queued_bytes = 0
         self._flush_requests = 0
         self._flushed = 0
-        self._fsync_requested = False
         self._done = threading.Condition(threading.Lock())
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -115,42 +119,34 @@ class Writer:
 
     # ------------------------------------------------------------------ caller side
     def submit(self, data: bytes, wake: bool = False, essential: bool = False) -> None:
-        """Queue one packed record. Never blocks on I/O, never raises. When the queue is full
-        the record is dropped and counted, unless it is essential (a session's start or end,
-        rare and small, without which the session could not be shown right)."""
-        with self._lock:
-            if not essential and (self._queued_records >= self._max_records or self._queued_bytes >= self._max_bytes):
-                self.dropped += 1
-                if not self._warned:
-                    self._warn("recording queue is full (the disk is slower than the events)")
-                return
-            self._frame += data
-            self._frame_records += 1
-            self._queued_records += 1
-            self._queued_bytes += len(data)
-            if len(self._frame) >= FRAME_TARGET:
-                self._seal()
-            if self._handoff_requested:
-                self._hand_off()
-        if self._thread is None:
-            self._start()
+        """Queue one packed record. Never blocks, never raises, takes no lock.
+
+        When the queue is full the record is dropped and counted, unless it is essential (a
+        session's start or end, rare and small, without which the session could not be shown
+        right). The bound is on records; the writer lowers it when records are large so the
+        queue also stays within ``max_queue_bytes``."""
+        queue = self._queue
+        if len(queue) >= self._queue_limit and not essential:
+            self._count_full()
+            return
+        queue.append(data)
         if wake:
             self._wake.set()
+        if self._thread is None:
+            self._start()
 
-    def _seal(self) -> None:
-        """Close the frame being filled (caller holds _lock)."""
-        if self._frame_records:
-            payload = payload_header(self._frame_records) + self._frame
-            self._sealed.append((encode_frame(bytes(payload)), self._frame_records))
-            self._frame = bytearray()
-            self._frame_records = 0
+    def _count_full(self) -> None:
+        with self._lock:
+            self.dropped += 1
+        if not self._warned:
+            self._warn("recording queue is full (the disk is slower than the events)")
 
     def flush(self, timeout: float = 5.0, fsync: bool = False) -> bool:
         """Write everything queued before this call; True if it was written within timeout."""
         with self._lock:
             self._flush_requests += 1
             ticket = self._flush_requests
-            self._fsync_requested |= fsync
+            self._queue.append(_Ticket(ticket, fsync))
         thread = self._thread
         if thread is None or not thread.is_alive() or thread is threading.current_thread():
             self._write_cycle()
@@ -221,37 +217,32 @@ class Writer:
             self._locked_cycle()
 
     def _take_queued(self) -> tuple[list[tuple[bytes, int]], int, bool]:
-        """Everything queued so far, as sealed frames, with the flush ticket it satisfies.
-
-        While callers are busy, the writer does not compete for _lock (a thread waiting for a
-        lock that a busy thread keeps re-taking can wait for hundreds of milliseconds under
-        the GIL): it asks, and the next caller hands the queue over inside its own locked
-        section. Only when no caller comes within 20 ms does the writer take the lock itself,
-        which is then uncontended."""
-        if threading.current_thread() is not self._thread:  # an inline flush: no one to ask
-            with self._lock:
-                self._hand_off()
-            handed, self._handoff = self._handoff, ([], 0, False)
-            return handed
-        self._handoff_ready.clear()
-        self._handoff_requested = True
-        if not self._handoff_ready.wait(0.02):
-            with self._lock:
-                if not self._handoff_ready.is_set():
-                    self._hand_off()
-        handed = self._handoff
-        self._handoff = ([], 0, False)
-        return handed
-
-    def _hand_off(self) -> None:
-        """Move the queue to _handoff (holder of _lock only)."""
-        self._handoff_requested = False
-        self._seal()
-        self._handoff = (self._sealed, self._flush_requests, self._fsync_requested)
-        self._sealed = []
-        self._fsync_requested = False
-        self._queued_records = self._queued_bytes = 0
-        self._handoff_ready.set()
+        """Everything queued so far as frames, the last flush ticket among it, and whether a
+        flush asked for fsync. Only what is queued when this starts is taken: callers keep
+        appending meanwhile."""
+        queue = self._queue
+        pop = queue.popleft
+        frames: list[tuple[bytes, int]] = []
+        parts: list[bytes] = []
+        size = biggest = 0
+        ticket, fsync = 0, False
+        for _ in range(len(queue)):
+            item = pop()
+            if type(item) is bytes:
+                parts.append(item)
+                size += len(item)
+                if size >= FRAME_TARGET:
+                    frames.append((encode_frame(payload_header(len(parts)) + b"".join(parts)), len(parts)))
+                    biggest = max(biggest, size // len(parts))
+                    parts, size = [], 0
+            else:
+                ticket, fsync = max(ticket, item.number), fsync or item.fsync
+        if parts:
+            frames.append((encode_frame(payload_header(len(parts)) + b"".join(parts)), len(parts)))
+            biggest = max(biggest, size // len(parts))
+        if biggest:  # keep the queue within max_queue_bytes at the records' current size
+            self._queue_limit = max(1000, min(self._max_records, self._max_bytes // biggest))
+        return frames, ticket, fsync
 
     def _locked_cycle(self) -> bool:
         """Write what is queued (caller holds _io_lock). Returns True when nothing was dropped."""

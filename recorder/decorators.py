@@ -105,19 +105,22 @@ def _str(exc: BaseException) -> str:
         return "<str() failed>"
 
 
-def _inputs(args: tuple, kwargs: dict) -> dict[str, Any]:
-    return {"args": args, "kwargs": kwargs} if kwargs else {"args": args}
-
-
 def _span_opener(kind: str, name: str, attrs: dict[str, Any]) -> Callable[[tuple, dict], _Call | None]:
     def open_span(args: tuple, kwargs: dict) -> _Call | None:
-        session = resolve_session()
-        if session is None:
-            return None
+        # resolve_session() and parent_span_of() inlined: this runs on every decorated call.
+        span = current_span_var.get()
+        if span is not None and span[0]._end_ns is None:
+            session, parent = span[0], span[1]
+        else:
+            session = resolve_session()
+            if session is None:
+                return None
+            parent = parent_span_of(session)
         span_id = new_id()
-        _state.emit(
-            [T_SPAN_START, _clock.now_ns(), session.id, span_id, parent_span_of(session), kind, name, {"input": _inputs(args, kwargs), **attrs}]
-        )
+        inputs = {"input": {"args": args, "kwargs": kwargs} if kwargs else {"args": args}}
+        if attrs:
+            inputs.update(attrs)
+        _state.emit([T_SPAN_START, _clock.now_ns(), session.id, span_id, parent, kind, name, inputs])
         return _SpanCall(session, span_id)
 
     return open_span
