@@ -14,6 +14,7 @@ from typing import Any
 
 from . import _clock, _state
 from ._context import current_session_var, current_span_var, parent_span_of
+from ._encode import pack_wire
 from ._format import (
     REC_SESSION_END,
     REC_SESSION_START,
@@ -293,7 +294,11 @@ class Session:
         try:
             if not isinstance(event, Event):
                 event = ActionEvent(action_type=type(event).__name__, params=event)
-            _state.emit(event.to_record(self, parent))
+            fast = _state.fast_writer
+            if fast is not None:
+                fast.submit(pack_wire(event.to_record(self, parent)))
+            else:
+                _state.emit(event.to_record(self, parent))
             if event.kind == "error" and isinstance(event, ErrorEvent) and event.exception is not None:
                 mark_recorded(event.exception)
         except Exception:

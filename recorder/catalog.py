@@ -27,6 +27,7 @@ from ._format import (
     decode_attrs,
     record_dict,
 )
+from ._nodes import MAX_ID, NO_ID, OPEN, Node, NodesView, NodeTable, Strings
 from .reader import Batch, gc_paused
 
 DEFAULT_HEARTBEAT = 2.0
@@ -97,41 +98,6 @@ def hex_id(value: int | None) -> str | None:
     return None if value is None else format(value & 0xFFFFFFFFFFFFFFFF, "016x")
 
 
-@dataclass(slots=True)
-class Node:
-    """A span (has a start and, once finished, an end) or a point event, in one session.
-
-    Attributes stay in their packed form until asked for: most nodes of a big session are
-    never looked at, and a packed map is a fraction of the size of a decoded one.
-    """
-
-    id: int
-    parent: int | None
-    kind: str
-    name: str
-    start: int
-    end: int | None
-    status: str | None  # ok | error | cancelled; None while a span is open
-    packed_attrs: bytes | None
-    is_span: bool
-    file: Path
-    packed_end_attrs: bytes | None = None
-
-    @property
-    def attrs(self) -> dict[str, Any]:
-        """The attributes recorded when the node started (an event's only ones)."""
-        return decode_attrs(self.packed_attrs)
-
-    @property
-    def end_attrs(self) -> dict[str, Any]:
-        """The attributes recorded when a span ended."""
-        return decode_attrs(self.packed_end_attrs)
-
-    def all_attrs(self) -> dict[str, Any]:
-        attrs = decode_attrs(self.packed_attrs)
-        return {**attrs, **decode_attrs(self.packed_end_attrs)} if self.packed_end_attrs else attrs
-
-
 @dataclass
 class SessionInfo:
     id: str
@@ -150,7 +116,7 @@ class SessionInfo:
     last_seen: int = 0
     heartbeat_interval: float = DEFAULT_HEARTBEAT
     dropped: int = 0
-    nodes: dict[int, Node] = field(default_factory=dict)
+    table: NodeTable = field(default_factory=lambda: NodeTable(Strings()))
     event_count: int = 0
     error_count: int = 0
     llm_calls: int = 0
@@ -162,6 +128,11 @@ class SessionInfo:
     # and the tokens and cost of the LLM calls made under them.
     models: dict[str, list] = field(default_factory=dict)
     agents: dict[str, list] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> NodesView:
+        """The session's spans and events by id (``Node`` objects made on demand)."""
+        return NodesView(self.table)
 
     def status(self, now_ns: int | None = None) -> str:
         if self.end_state is not None:
@@ -226,44 +197,43 @@ class SessionInfo:
         }
 
     # -------------------------------------------------------------- counting
-    def _count(self, node: Node) -> None:
+    def _count(self, kind: str, name: str, parent: int, packed: bytes | None) -> None:
         self.event_count += 1
-        kind = node.kind
         if kind == "error":
             self.error_count += 1
             return
         if kind not in ("llm", "tool", "agent"):
             return
-        attrs = node.attrs if kind != "agent" else {}
-        if kind == "llm":
-            self.llm_calls += 1
-            tokens = (_int(attrs.get("prompt_tokens")) or 0) + (_int(attrs.get("completion_tokens")) or 0)
-            self.prompt_tokens += _int(attrs.get("prompt_tokens")) or 0
-            self.completion_tokens += _int(attrs.get("completion_tokens")) or 0
-            cost = _num(attrs.get("cost"))
-            model = attrs.get("model")
-            _add(self.models, model if isinstance(model, str) else "(unknown model)", 1, tokens, cost)
-            agent = self._agent_of(node)
-            if agent is not None:
-                _add(self.agents, agent, 0, tokens, cost)
-        elif kind == "tool":
-            self.tool_calls += 1
-        elif kind == "agent":
-            _add(self.agents, node.name, 1, 0, None)
-        cost = _num(attrs.get("cost")) if kind in ("llm", "tool") else None
+        if kind == "agent":
+            _add(self.agents, name, 1, 0, None)
+            return
+        attrs = decode_attrs(packed)
+        cost = _num(attrs.get("cost"))
         if cost is not None:
             self.cost = (self.cost or 0.0) + cost
+        if kind == "tool":
+            self.tool_calls += 1
+            return
+        self.llm_calls += 1
+        prompt, completion = _int(attrs.get("prompt_tokens")) or 0, _int(attrs.get("completion_tokens")) or 0
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+        model = attrs.get("model")
+        _add(self.models, model if isinstance(model, str) else "(unknown model)", 1, prompt + completion, cost)
+        agent = self._agent_of(parent)
+        if agent is not None:
+            _add(self.agents, agent, 0, prompt + completion, cost)
 
-    def _agent_of(self, node: Node) -> str | None:
-        """The name of the nearest agent span above node, if any."""
-        parent = node.parent
+    def _agent_of(self, parent: int) -> str | None:
+        """The name of the nearest agent span at or above the span parent, if any."""
+        table = self.table
         for _ in range(64):
-            above = self.nodes.get(parent) if parent is not None else None
-            if above is None:
+            row = table.row(parent) if parent != NO_ID else None
+            if row is None:
                 return None
-            if above.kind == "agent":
-                return above.name
-            parent = above.parent
+            if table.kind(row) == "agent":
+                return table.name(row)
+            parent = table.parents[row]
         return None
 
     def _recount(self) -> None:
@@ -272,8 +242,9 @@ class SessionInfo:
         self.cost = None
         self.models = {}
         self.agents = {}
-        for node in self.nodes.values():
-            self._count(node)
+        table = self.table
+        for row in range(len(table)):
+            self._count(table.kind(row), table.name(row), table.parents[row], table.attrs[row])
 
 
 class Catalog:
@@ -282,7 +253,8 @@ class Catalog:
     def __init__(self) -> None:
         self.sessions: dict[str, SessionInfo] = {}
         self.file_meta: dict[Path, dict[str, Any]] = {}
-        self._pending_ends: dict[tuple[str, int], tuple[dict[str, Any], Path]] = {}
+        self.strings = Strings()  # kinds, names, statuses and paths, shared by all sessions
+        self._pending_ends: dict[tuple[str, int], tuple[list[Any], Path]] = {}
 
     def apply(self, batch: Batch) -> set[str]:
         """Fold a batch in; return the ids of sessions that changed (or vanished)."""
@@ -328,7 +300,7 @@ class Catalog:
             if not session.files:
                 del self.sessions[sid]
                 continue
-            session.nodes = {k: n for k, n in session.nodes.items() if n.file != path}
+            session.table = session.table.without_file(path)
             if session.end_file == path:
                 session.end = session.end_state = session.reason = session.end_file = None
             session._recount()
@@ -338,7 +310,7 @@ class Catalog:
     def _session(self, sid: str, path: Path, ts: int | None) -> SessionInfo:
         session = self.sessions.get(sid)
         if session is None:
-            session = self.sessions[sid] = SessionInfo(sid)
+            session = self.sessions[sid] = SessionInfo(sid, table=NodeTable(self.strings))
             meta = self.file_meta.get(path)
             if meta:
                 session.heartbeat_interval = _num(meta.get("heartbeat_interval")) or DEFAULT_HEARTBEAT
@@ -383,13 +355,13 @@ class Catalog:
         elif code == T_SPAN_START:
             self._add_node(session, record, path, ts, is_span=True)
         elif code == T_SPAN_END:
-            span = _int(record[3])
-            if span is not None:
-                node = session.nodes.get(span)
-                if node is None:
+            span = record[3]
+            if type(span) is int:
+                row = session.table.open_rows.get(span)
+                if row is not None:
+                    _finish(session.table, row, record, ts)
+                elif span not in session.table.seen:
                     self._pending_ends[(sid, span)] = (record, path)
-                else:
-                    _finish(node, record, ts)
         elif code == T_SESSION_START:
             # Rotated files restate open sessions ("continued"); the original start wins.
             more = record[5] if len(record) > 5 and isinstance(record[5], dict) else {}
@@ -418,47 +390,42 @@ class Catalog:
     def _add_node(self, session: SessionInfo, record: list[Any], path: Path, ts: int | None, *, is_span: bool) -> None:
         # span_start: [code, ts, session, span, parent, kind, name, attrs]
         # event:      [code, ts, session, id, parent, kind, name, end_ts, attrs]
-        node_id = _int(record[3])
-        if node_id is None or ts is None:
+        node_id = record[3]
+        if type(node_id) is not int or not 0 <= node_id <= MAX_ID or ts is None or not -MAX_ID <= ts <= MAX_ID:
             return
-        kind = _str(record[5], "event")
-        if is_span:
-            end, packed = None, record[7]
-        else:
-            end, packed = (_int(record[7]) or ts), record[8]
-        node = Node(
-            id=node_id,
-            parent=_int(record[4]),
-            kind=kind,
-            name=_str(record[6], kind),
-            start=ts,
-            end=end,
-            status=None if is_span else ("error" if kind == "error" else "ok"),
-            packed_attrs=packed if type(packed) is bytes else None,
-            is_span=is_span,
-            file=path,
-        )
-        if end is not None and end > session.last_seen:
-            session.last_seen = end
-        if node_id in session.nodes:
+        table = session.table
+        if node_id in table.seen:
             return  # a duplicate (a copied file): the first one counts
-        session.nodes[node_id] = node
-        session._count(node)
+        parent = record[4]
+        if type(parent) is not int or not 0 <= parent <= MAX_ID:
+            parent = NO_ID
+        kind = record[5] if type(record[5]) is str else "event"
+        name = record[6] if type(record[6]) is str else kind
         if is_span:
+            end, status, packed = OPEN, None, record[7]
+        else:
+            end = record[7] if type(record[7]) is int and ts <= record[7] <= MAX_ID else ts
+            status, packed = ("error" if kind == "error" else "ok"), record[8]
+            if end > session.last_seen:
+                session.last_seen = end
+        if type(packed) is not bytes:
+            packed = None
+        row = table.add(node_id, parent, kind, name, ts, end, status, packed, is_span, path)
+        session._count(kind, name, parent, packed)
+        if is_span and self._pending_ends:
             pending = self._pending_ends.pop((session.id, node_id), None)
             if pending is not None:
-                _finish(node, pending[0], _int(pending[0][1]))
+                _finish(table, row, pending[0], _int(pending[0][1]))
 
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _finish(node: Node, record: list[Any], ts: int | None) -> None:
+def _finish(table: NodeTable, row: int, record: list[Any], ts: int | None) -> None:
     # span_end: [code, ts, session, span, status, attrs]
-    node.end = max(ts, node.start) if ts is not None else node.start
-    node.status = _str(record[4], "ok")
-    node.packed_end_attrs = record[5] if type(record[5]) is bytes else None
+    end = ts if ts is not None and ts <= MAX_ID else table.starts[row]
+    table.finish(row, end, _str(record[4], "ok"), record[5] if type(record[5]) is bytes else None)
 
 
 def assign_lanes(depths: Sequence[int], starts: Sequence[float], ends: Sequence[float]) -> tuple[list[int], int]:

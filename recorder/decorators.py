@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from . import _clock, _state
 from ._context import current_session_var, current_span_var, parent_span_of
+from ._encode import pack_wire
 from ._format import T_SPAN_END, T_SPAN_START
 from ._session import EndState, ErrorEvent, Session, mark_recorded, new_id
 
@@ -83,7 +84,12 @@ class _SpanCall(_Call):
             attrs = {"error": {"exception_type": type(exc).__qualname__, "message": _str(exc)}}
             if not cancelled and mark_recorded(exc):
                 _state.emit(ErrorEvent(exception=exc).to_record(self.session, self.span_id))
-        _state.emit([T_SPAN_END, _clock.now_ns(), self.session.id, self.span_id, status, attrs])
+        record = [T_SPAN_END, _clock.now_ns(), self.session.id, self.span_id, status, attrs]
+        fast = _state.fast_writer
+        if fast is not None:
+            fast.submit(pack_wire(record))
+        else:
+            _state.emit(record)
 
 
 class _SessionCall(_Call):
@@ -120,7 +126,12 @@ def _span_opener(kind: str, name: str, attrs: dict[str, Any]) -> Callable[[tuple
         inputs = {"input": {"args": args, "kwargs": kwargs} if kwargs else {"args": args}}
         if attrs:
             inputs.update(attrs)
-        _state.emit([T_SPAN_START, _clock.now_ns(), session.id, span_id, parent, kind, name, inputs])
+        record = [T_SPAN_START, _clock.now_ns(), session.id, span_id, parent, kind, name, inputs]
+        fast = _state.fast_writer
+        if fast is not None:
+            fast.submit(pack_wire(record))
+        else:
+            _state.emit(record)
         return _SpanCall(session, span_id)
 
     return open_span
