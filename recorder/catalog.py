@@ -458,7 +458,6 @@ def load(paths: Iterable[str | Path] | str | Path) -> tuple[Catalog, Batch]:
     from .reader import FolderReader
 
     reader = FolderReader(paths)
-    batch = reader.poll()
     catalog = Catalog()
-    catalog.apply(batch)
+    batch = reader.poll(apply=catalog.apply)
     return catalog, batch

@@ -66,10 +66,11 @@ class Batch:
     files: list[FileRecords] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
+    streamed: int = 0  # records handed to poll(apply=...) instead of kept in files
 
     @property
     def record_count(self) -> int:
-        return sum(len(f.records) for f in self.files)
+        return self.streamed + sum(len(f.records) for f in self.files)
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Every record as a map with named fields and decoded attributes."""
@@ -108,16 +109,29 @@ class FolderReader:
         self.settle_seconds = settle_seconds
         self.files: dict[Path, FileState] = {}
         self._missing_reported: set[Path] = set()
+        self._apply: Callable[[Batch], Any] | None = None
 
-    def poll(self, *, final: bool = False, progress: Callable[[int, int], None] | None = None) -> Batch:
+    def poll(
+        self,
+        *,
+        final: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        apply: Callable[[Batch], Any] | None = None,
+    ) -> Batch:
         """Read what is new. An unfinished tail is reported as torn once the file has not been
         modified for ``settle_seconds``, or at once with ``final=True``. ``progress(done, total)``
-        is called as files are read."""
+        is called as files are read.
+
+        With ``apply`` (for example ``Catalog.apply``), records are handed over as they are
+        decoded, a chunk at a time, in small batches (removed files first), instead of being
+        collected: a folder of millions of records never sits in memory as decoded records.
+        """
         batch = Batch()
+        self._apply = apply
         found = dict(self._discover(batch))
         for path in [p for p in self.files if p not in found]:
             del self.files[path]
-            batch.removed.append(path)
+            self._removed(batch, path)
         for done, (path, st) in enumerate(found.items()):
             if progress is not None and done % 50 == 0:
                 progress(done, len(found))
@@ -125,13 +139,29 @@ class FolderReader:
             identity = (st.st_dev, st.st_ino)
             if state is not None and (state.identity != identity or st.st_size < state.offset):
                 del self.files[path]  # replaced or truncated: read it again from the start
-                batch.removed.append(path)
+                self._removed(batch, path)
                 state = None
             if state is None:
                 state = self.files[path] = FileState(path, identity)
             settled = final or time.time() - st.st_mtime >= self.settle_seconds
             self._read(state, st.st_size, batch, settled)
+        self._apply = None
         return batch
+
+    def _removed(self, batch: Batch, path: Path) -> None:
+        batch.removed.append(path)
+        if self._apply is not None:
+            self._apply(Batch(removed=[path]))
+
+    def _deliver(self, batch: Batch, state: FileState, records: list[list[Any]]) -> None:
+        if not records:
+            return
+        state.records += len(records)
+        if self._apply is not None:
+            batch.streamed += len(records)
+            self._apply(Batch(files=[FileRecords(state.path, records)]))
+        else:
+            batch.files.append(FileRecords(state.path, records))
 
     # ------------------------------------------------------------------ discovery
     def _discover(self, batch: Batch) -> Iterator[tuple[Path, os.stat_result]]:
@@ -163,13 +193,10 @@ class FolderReader:
         try:
             if state.offset < size:
                 with open(state.path, "rb") as fh, gc_paused():
-                    records = self._read_from(fh, state, size, batch)
+                    self._read_from(fh, state, size, batch)
                     if settled and state.offset < size and state.tail_reported != state.offset:
                         fh.seek(state.offset)
                         tail = fh.read(min(size - state.offset, FRAME_HEADER_SIZE + MAX_FRAME_PAYLOAD))
-                if records:
-                    state.records += len(records)
-                    batch.files.append(FileRecords(state.path, records))
         except OSError as exc:
             state.dead = True
             self._problem(state, batch, Problem(state.path, "unreadable", f"cannot read: {exc.strerror or exc}"))
@@ -185,22 +212,22 @@ class FolderReader:
             what = "empty file (no header)" if size == 0 else "no records after the header"
             self._problem(state, batch, Problem(state.path, "empty", what))
 
-    def _read_from(self, fh: Any, state: FileState, size: int, batch: Batch) -> list[list[Any]]:
-        records: list[list[Any]] = []
+    def _read_from(self, fh: Any, state: FileState, size: int, batch: Batch) -> None:
+        """Read from state.offset to size, delivering the records of each chunk."""
         if state.version is None:
             head = fh.read(FILE_HEADER_SIZE)
             if len(head) < FILE_HEADER_SIZE:
                 if not head.startswith(b"\x89STRAIL\n"[: len(head)]):
                     state.dead = True
                     self._problem(state, batch, Problem(state.path, "foreign", f"not a sessiontrail file (starts with {head[:8]!r})"))
-                return records
+                return
             try:
                 state.version = decode_file_header(head)
             except FormatError as exc:
                 state.dead = True
                 kind = "newer_version" if head.startswith(b"\x89STRAIL\n") else "foreign"
                 self._problem(state, batch, Problem(state.path, kind, str(exc)))
-                return records
+                return
             state.offset = FILE_HEADER_SIZE
         while state.offset < size:
             fh.seek(state.offset)
@@ -209,6 +236,7 @@ class FolderReader:
                 break
             scan = scan_frames(data)
             base = state.offset
+            records: list[list[Any]] = []
             for damage in scan.damage:
                 self._problem(
                     state, batch, Problem(state.path, "damaged", f"skipped {damage.reason}", base + damage.offset, damage.length)
@@ -227,6 +255,7 @@ class FolderReader:
                     else:
                         self._problem(state, batch, Problem(state.path, "damaged", f"a record that is not an array with a type code: {_short(record)}", base + frame_offset, FRAME_HEADER_SIZE + len(payload)))
             state.offset = base + scan.end
+            self._deliver(batch, state, records)
             if len(data) < READ_CHUNK:
                 break
             # A full chunk: any frame that starts in it ends within this distance of its end.
@@ -234,7 +263,6 @@ class FolderReader:
             if scan.end < limit:
                 self._problem(state, batch, Problem(state.path, "damaged", "skipped bytes that are not frames", state.offset, limit - scan.end))
                 state.offset = base + limit
-        return records
 
     @staticmethod
     def _problem(state: FileState, batch: Batch, problem: Problem) -> None:

@@ -174,7 +174,7 @@ def test_selection_follows_between_tree_timeline_and_detail(qtbot, open_window, 
     rect = window.tree.view.visualRect(index)
     qtbot.mouseClick(window.tree.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert window.timeline.item.selected == llm.row
-    assert window.event_detail.node is llm
+    assert window.event_detail.node == llm
     assert window.event_detail.tabs.tabText(0) == "Conversation"
     assert "ASSISTANT (" in window.event_detail.text.toPlainText()
     # Timeline -> tree: click the middle of another bar on the real plot.
@@ -188,7 +188,7 @@ def test_selection_follows_between_tree_timeline_and_detail(qtbot, open_window, 
     qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(int(widget_point.x()), int(widget_point.y())))
     qtbot.waitUntil(lambda: window.timeline.item.selected == tool.row, timeout=3000)
     assert window.tree.selected_row() == tool.row
-    assert window.event_detail.node is tool
+    assert window.event_detail.node == tool
     assert "kind: tool" in window.timeline.item.tooltip_for(tool.row)
 
 

@@ -65,7 +65,8 @@ def run(paths: Sequence[str | Path], *, screenshot: Path | None = None, session:
             _wait(window.traceShown, 30_000)
         trace = window.trace
         if trace is not None and len(trace):
-            llm = next((n.row for n in trace.nodes if n.kind == "llm"), 0)
+            llm_rows = trace.rows_of_kind("llm")
+            llm = int(llm_rows[0]) if len(llm_rows) else 0
             window.select_node(llm)
     if view:
         window.show_view(view)

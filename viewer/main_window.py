@@ -282,7 +282,7 @@ class MainWindow(QMainWindow):
         self.trace = trace
         self.timeline.set_trace(trace)
         self.tree.set_trace(trace)
-        row = trace.row_of.get(self._selected_node) if self._selected_node is not None else None
+        row = trace.row_of(self._selected_node) if self._selected_node is not None else None
         if row is not None:
             self.timeline.select_row(row)
             self.tree.select_row(row)

@@ -122,11 +122,11 @@ class SessionStore:
 
     def poll(self, progress: Callable[[int, int], None] | None = None) -> StoreUpdate:
         """Read what is new; report changed sessions, including status changes with time."""
-        batch = self.reader.poll(progress=progress)
+        changed: set[str] = set()
+        batch = self.reader.poll(progress=progress, apply=lambda part: changed.update(self.catalog.apply(part)))
         self._missing = [p for p in batch.problems if p.kind == "missing"] or (
             self._missing if any(not p.exists() for p in self.paths) else []
         )
-        changed = self.catalog.apply(batch)
         now = time.time_ns()
         for sid, session in self.catalog.sessions.items():
             status = session.status(now)

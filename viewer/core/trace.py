@@ -1,19 +1,22 @@
-"""A session laid out for viewing: its nodes as a tree and as timeline lanes (numpy arrays).
+"""A session laid out for viewing: its nodes as a tree and as timeline lanes, in numpy arrays.
 
 Qt-free. Built on the worker thread from a catalog SessionInfo; immutable afterwards, so the
-GUI thread can read it freely.
+GUI thread can read it freely. Everything per node is an array (a million spans lay out in
+about a second and cost tens of bytes each); ``TraceNode`` objects are made for the few rows
+someone looks at, and their attributes are decoded only then.
 """
 
 from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from recorder.catalog import ENDED, RUNNING, Node, SessionInfo, assign_lanes
+from recorder._nodes import NO_ID, NO_STATUS, OPEN, NodeTable
+from recorder.catalog import ENDED, RUNNING, SessionInfo, assign_lanes
 
 KINDS = ("agent", "operation", "task", "workflow", "tool", "llm", "error", "action", "guardrail", "other")
 KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
@@ -24,20 +27,45 @@ FLAG_POINT = 4
 POINT_NS = 1_000_000  # events shorter than this are drawn as markers, not bars
 
 
-@dataclass(frozen=True, slots=True)
 class TraceNode:
-    row: int
-    id: int
-    parent_row: int  # -1 for a root
-    depth: int
-    kind: str
-    name: str
-    start: int  # ns
-    end: int  # ns; for an open span, the last record seen
-    open: bool  # a span that never ended (still running, or cut off)
-    status: str  # ok | error | cancelled | running | unfinished
-    is_span: bool
-    attrs: dict[str, Any]
+    """One row of a Trace, made when asked for."""
+
+    __slots__ = ("row", "id", "parent_row", "depth", "kind", "name", "start", "end", "open", "status", "is_span", "_table", "_source")
+
+    def __init__(self, trace: Trace, row: int) -> None:
+        table = trace.table
+        source = int(trace.source[row])
+        self.row = row
+        self.id = int(trace.ids[row])
+        self.parent_row = int(trace.parent_row[row])
+        self.depth = int(trace.depth[row])
+        self.kind = table.kind(source)
+        self.name = table.name(source)
+        self.start = int(table.starts[source])
+        end = table.ends[source]
+        self.open = end == OPEN  # a span that never ended (still running, or cut off)
+        self.end = max(self.start, trace.end if self.open else end)  # an open span: the last record seen
+        status = table.statuses[source]
+        if self.open:
+            self.status = RUNNING if trace.status == RUNNING else "unfinished"
+        else:
+            self.status = "ok" if status == NO_STATUS else table.strings.values[status]
+        self.is_span = bool(table.spans[source])
+        self._table = table
+        self._source = source
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TraceNode) and (self._table, self._source) == (other._table, other._source)
+
+    def __hash__(self) -> int:
+        return hash((id(self._table), self._source))
+
+    def __repr__(self) -> str:
+        return f"<TraceNode row {self.row} {self.kind} {self.name!r}>"
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        return self._table.node(self._source).all_attrs()
 
     @property
     def duration(self) -> float:
@@ -85,44 +113,136 @@ def _compact(value: Any) -> str:
     return text[:200]
 
 
-@dataclass(frozen=True)
-class Trace:
-    session_id: str
-    start: int  # ns: the session start (x = 0 on the timeline)
-    end: int  # ns: the session end, or the last record seen
-    status: str
-    nodes: list[TraceNode]  # sorted by start
-    children: list[list[int]]  # rows of each row's children, by start
-    roots: list[int]
-    row_of: dict[int, int]  # node id -> row
-    lane: np.ndarray  # int32 per row
-    lane_count: int
-    x0: np.ndarray  # float64 seconds from start
-    x1: np.ndarray
-    kind: np.ndarray  # int8 index into KINDS
-    flags: np.ndarray  # uint8 FLAG_*
-    lane_rows: list[np.ndarray]  # rows in each lane, by start
-    lane_x0: list[np.ndarray]  # their starts, for bisecting
+class _Nodes(Sequence[TraceNode]):
+    """``trace.nodes[row]``: TraceNode objects made on demand."""
+
+    def __init__(self, trace: Trace) -> None:
+        self._trace = trace
 
     def __len__(self) -> int:
-        return len(self.nodes)
+        return len(self._trace.ids)
+
+    def __getitem__(self, row: int) -> TraceNode:  # type: ignore[override]
+        if not -len(self) <= row < len(self):
+            raise IndexError(row)
+        return TraceNode(self._trace, row % len(self))
+
+    def __iter__(self) -> Iterator[TraceNode]:
+        return (TraceNode(self._trace, row) for row in range(len(self)))
+
+
+SEARCH_PREVIEWS_UP_TO = 200_000  # nodes; above this a search looks at names and kinds only
+
+
+class Trace:
+    """A session's nodes in rows sorted by start, with their tree and their timeline lanes.
+
+    It keeps copies of the columns it needs, never views of the table's arrays: the worker
+    thread keeps appending to those, and an array with a live view cannot grow.
+    """
+
+    def __init__(self, session_id: str, start: int, end: int, status: str, table: NodeTable, source: np.ndarray) -> None:
+        self.session_id = session_id
+        self.start = start  # ns: the session start (x = 0 on the timeline)
+        self.end = end  # ns: the session end, or the last record seen
+        self.status = status
+        self.table = table
+        self.source = source  # table row of each trace row
+        cols = _columns(table)
+        self.ids = cols["ids"][source]
+        n = len(source)
+        rows = np.arange(n, dtype=np.int64)
+        # Parents: found by id; a parent must come first (start earlier), so the tree has no cycles.
+        by_id = np.argsort(self.ids, kind="stable")
+        sorted_ids = self.ids[by_id]
+        parents = cols["parents"][source]
+        pos = np.minimum(np.searchsorted(sorted_ids, parents), max(n - 1, 0))
+        found = (parents != NO_ID) & (n > 0) & (sorted_ids[pos] == parents) if n else np.zeros(0, bool)
+        parent_row = np.where(found, by_id[pos] if n else rows, -1)
+        parent_row = np.where(parent_row < rows, parent_row, -1)
+        self.parent_row = parent_row.astype(np.int32)
+        self._by_id, self._sorted_ids = by_id, sorted_ids
+        depth = np.zeros(n, dtype=np.int32)
+        has_parent = self.parent_row >= 0
+        for _ in range(1024):  # one pass per level of nesting
+            deeper = np.where(has_parent, depth[self.parent_row] + 1, 0).astype(np.int32)
+            if np.array_equal(deeper, depth):
+                break
+            depth = deeper
+        self.depth = depth
+        # Children of each row, by start: rows grouped by parent (CSR).
+        order = np.lexsort((rows, self.parent_row))
+        self._child_rows = order.astype(np.int32)
+        self._child_bounds = np.searchsorted(self.parent_row[order], np.arange(-1, n + 1))
+        starts = cols["starts"][source]
+        ends = cols["ends"][source]
+        is_open = ends == OPEN
+        ends = np.maximum(np.where(is_open, end, ends), starts)
+        self.x0 = (starts - start) / 1e9
+        self.x1 = (ends - start) / 1e9
+        strings = table.strings.values
+        self._kind_codes = cols["kinds"][source]
+        self._name_codes = cols["names"][source]
+        self.kind = np.full(n, KIND_INDEX["other"], dtype=np.int8)
+        for code in np.unique(self._kind_codes).tolist():
+            self.kind[self._kind_codes == code] = KIND_INDEX.get(strings[code], KIND_INDEX["other"])
+        self.span_count = int(np.count_nonzero(cols["spans"][source]))
+        status_codes = cols["statuses"][source]
+        error_code = table.strings._index.get("error", -2)  # noqa: SLF001 - one lookup, not a scan
+        spans = cols["spans"][source].astype(bool)
+        self.flags = (
+            np.where((status_codes == error_code) & ~is_open, FLAG_FAILED, 0)
+            | np.where(is_open, FLAG_OPEN, 0)
+            | np.where(~spans & (ends - starts < POINT_NS), FLAG_POINT, 0)
+        ).astype(np.uint8)
+        finish = np.where(self.flags & FLAG_POINT, self.x0, self.x1)  # markers take no room in a lane
+        self.lane, self.lane_count = _lanes(depth, self.x0, finish)
+        lane_order = np.argsort(self.lane, kind="stable")  # rows are by start already
+        bounds = np.searchsorted(self.lane[lane_order], np.arange(self.lane_count + 1))
+        self.lane_rows = [lane_order[bounds[i] : bounds[i + 1]] for i in range(self.lane_count)]
+        self.lane_x0 = [self.x0[r] for r in self.lane_rows]
+        self.nodes = _Nodes(self)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def children(self, row: int) -> np.ndarray:
+        """Rows whose parent is row (-1: the roots), by start."""
+        return self._child_rows[self._child_bounds[row + 1] : self._child_bounds[row + 2]]
 
     @property
-    def span_count(self) -> int:
-        return int(np.count_nonzero((self.flags & FLAG_POINT) == 0))
+    def roots(self) -> np.ndarray:
+        return self.children(-1)
+
+    def row_of(self, node_id: int) -> int | None:
+        i = int(np.searchsorted(self._sorted_ids, node_id))
+        if i < len(self._sorted_ids) and self._sorted_ids[i] == node_id:
+            return int(self._by_id[i])
+        return None
+
+    def rows_of_kind(self, kind: str) -> np.ndarray:
+        return np.flatnonzero(self.kind == KIND_INDEX.get(kind, KIND_INDEX["other"]))
 
     def visible_rows(self, text: str) -> set[int] | None:
-        """Rows matching text (name, kind or preview) plus all their ancestors; None = all."""
+        """Rows matching text (name, kind or, up to SEARCH_PREVIEWS_UP_TO nodes, the preview)
+        plus all their ancestors; None = all."""
         needle = text.strip().lower()
         if not needle:
             return None
+        strings = self.table.strings.values
+        codes = np.unique(np.concatenate([self._name_codes, self._kind_codes])).tolist()
+        hits = [c for c in codes if isinstance(strings[c], str) and needle in strings[c].lower()]
+        kinds = [c for c in codes if strings[c] == needle]
+        match = np.isin(self._name_codes, hits) | np.isin(self._kind_codes, kinds)
+        if len(self) <= SEARCH_PREVIEWS_UP_TO:
+            for row in np.flatnonzero(~match):
+                if needle in self.nodes[int(row)].preview(200).lower():
+                    match[row] = True
         keep: set[int] = set()
-        for node in self.nodes:
-            if needle in node.name.lower() or needle == node.kind or needle in node.preview(200).lower():
-                row = node.row
-                while row >= 0 and row not in keep:
-                    keep.add(row)
-                    row = self.nodes[row].parent_row
+        for row in np.flatnonzero(match).tolist():
+            while row >= 0 and row not in keep:
+                keep.add(row)
+                row = int(self.parent_row[row])
         return keep
 
     def row_at(self, x: float, lane: int, tolerance: float = 0.0) -> int | None:
@@ -144,81 +264,50 @@ class Trace:
         return best
 
 
+def _columns(table: NodeTable) -> dict[str, np.ndarray]:
+    """numpy views of a table's columns (no copies)."""
+    def view(column: Any, dtype: Any) -> np.ndarray:
+        return np.frombuffer(column, dtype=dtype) if len(column) else np.zeros(0, dtype)
+
+    return {
+        "ids": view(table.ids, np.int64),
+        "parents": view(table.parents, np.int64),
+        "starts": view(table.starts, np.int64),
+        "ends": view(table.ends, np.int64),
+        "kinds": view(table.kinds, np.int32),
+        "names": view(table.names, np.int32),
+        "statuses": view(table.statuses, np.int32),
+        "spans": view(table.spans, np.int8),
+    }
+
+
+def _lanes(depth: np.ndarray, x0: np.ndarray, finish: np.ndarray) -> tuple[np.ndarray, int]:
+    """Lanes as ``assign_lanes`` lays them out, in numpy where a depth has no overlaps (the
+    usual case: calls at one depth follow each other); the greedy loop runs only for depths
+    whose nodes overlap (threads, async tasks)."""
+    lane = np.zeros(len(depth), dtype=np.int32)
+    total = 0
+    for d in np.unique(depth).tolist():
+        rows = np.flatnonzero(depth == d)
+        starts, ends = x0[rows], finish[rows]
+        reach = np.maximum.accumulate(ends)
+        if len(rows) < 2 or np.all(starts[1:] >= reach[:-1]):
+            lane[rows] = total
+            total += 1
+            continue
+        sub, count = assign_lanes([0] * len(rows), starts.tolist(), ends.tolist())
+        lane[rows] = total + np.asarray(sub, dtype=np.int32)
+        total += count
+    return lane, total
+
+
 def build_trace(session: SessionInfo, now_ns: int | None = None) -> Trace:
     status = session.status(now_ns)
-    start = session.start if session.start is not None else (min((n.start for n in session.nodes.values()), default=0))
+    table = session.table
+    cols = _columns(table)
+    starts = cols["starts"]
+    start = session.start if session.start is not None else (int(starts.min()) if len(starts) else 0)
     last = max(session.last_seen, start)
     end = session.end if (session.end is not None and status == ENDED) else last
-    ordered: list[Node] = sorted(session.nodes.values(), key=lambda n: (n.start, n.id))
-    row_of = {node.id: row for row, node in enumerate(ordered)}
-    n = len(ordered)
-    depth = [0] * n
-    parent_rows = [-1] * n
-    children: list[list[int]] = [[] for _ in range(n)]
-    roots: list[int] = []
-    for row, node in enumerate(ordered):  # parents start no later than children: one pass
-        parent = row_of.get(node.parent) if node.parent is not None else None
-        if parent is None or parent == row:
-            roots.append(row)
-        else:
-            parent_rows[row] = parent
-            children[parent].append(row)
-            depth[row] = depth[parent] + 1 if parent < row else 0
-    nodes: list[TraceNode] = []
-    open_status = RUNNING if status == RUNNING else "unfinished"
-    for row, node in enumerate(ordered):
-        is_open = node.end is None
-        nodes.append(
-            TraceNode(
-                row=row,
-                id=node.id,
-                parent_row=parent_rows[row],
-                depth=depth[row],
-                kind=node.kind,
-                name=node.name,
-                start=node.start,
-                end=max(node.start, end if is_open else node.end),  # type: ignore[arg-type]
-                open=is_open,
-                status=open_status if is_open else (node.status or "ok"),
-                is_span=node.is_span,
-                attrs=node.all_attrs(),
-            )
-        )
-    x0 = np.fromiter(((nd.start - start) / 1e9 for nd in nodes), dtype=np.float64, count=n)
-    x1 = np.fromiter(((nd.end - start) / 1e9 for nd in nodes), dtype=np.float64, count=n)
-    kind = np.fromiter((KIND_INDEX.get(nd.kind, KIND_INDEX["other"]) for nd in nodes), dtype=np.int8, count=n)
-    flags = np.fromiter(
-        (
-            (FLAG_FAILED if nd.status == "error" else 0)
-            | (FLAG_OPEN if nd.open else 0)
-            | (FLAG_POINT if not nd.is_span and nd.end - nd.start < POINT_NS else 0)
-            for nd in nodes
-        ),
-        dtype=np.uint8,
-        count=n,
-    )
-    finish = np.where(flags & FLAG_POINT, x0, x1)  # markers take no room in a lane
-    lanes, lane_count = assign_lanes(depth, x0.tolist(), finish.tolist())
-    lane = np.asarray(lanes, dtype=np.int32)
-    order = np.argsort(lane, kind="stable")  # rows are by start already
-    bounds = np.searchsorted(lane[order], np.arange(lane_count + 1))
-    lane_rows = [order[bounds[i] : bounds[i + 1]] for i in range(lane_count)]
-    lane_x0 = [x0[r] for r in lane_rows]
-    return Trace(
-        session_id=session.id,
-        start=start,
-        end=end,
-        status=status,
-        nodes=nodes,
-        children=children,
-        roots=roots,
-        row_of=row_of,
-        lane=lane,
-        lane_count=lane_count,
-        x0=x0,
-        x1=x1,
-        kind=kind,
-        flags=flags,
-        lane_rows=lane_rows,
-        lane_x0=lane_x0,
-    )
+    source = np.lexsort((cols["ids"], starts))  # by start, then id
+    return Trace(session.id, start, end, status, table, source)

@@ -7,6 +7,7 @@ ancestors (computed by the Qt-free Trace) and hides the rest.
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
@@ -25,9 +26,8 @@ class EventTreeModel(QAbstractItemModel):
         super().__init__(parent)
         self._trace: Trace | None = None
         self._visible: set[int] | None = None
-        self._kids: dict[int, list[int]] = {}  # parent row (-1 = root) -> visible child rows
+        self._kids: dict[int, np.ndarray] = {}  # parent row (-1 = root) -> visible child rows, sorted
         self._fetched: dict[int, int] = {}  # parent row -> children handed to the view
-        self._position: dict[int, int] = {}  # row -> its position under its parent
 
     @property
     def trace(self) -> Trace | None:
@@ -37,7 +37,7 @@ class EventTreeModel(QAbstractItemModel):
         self.beginResetModel()
         self._trace = trace
         self._visible = trace.visible_rows(search) if trace is not None else None
-        self._kids, self._fetched, self._position = {}, {}, {}
+        self._kids, self._fetched = {}, {}
         self.endResetModel()
 
     def set_search(self, text: str) -> None:
@@ -50,13 +50,17 @@ class EventTreeModel(QAbstractItemModel):
             trace = self._trace
             if trace is None:
                 return []
-            rows = trace.roots if parent_row < 0 else trace.children[parent_row]
+            rows = trace.children(parent_row)
             if self._visible is not None:
-                rows = [r for r in rows if r in self._visible]
+                rows = rows[np.fromiter((r in self._visible for r in rows.tolist()), dtype=bool, count=len(rows))]
             kids = self._kids[parent_row] = rows
-            for i, row in enumerate(kids):
-                self._position[row] = i
         return kids
+
+    def _position_of(self, row: int, parent_row: int) -> int | None:
+        """Where row is among its parent's (visible) children, which are sorted by row."""
+        kids = self._children(parent_row)
+        i = int(np.searchsorted(kids, row))
+        return i if i < len(kids) and kids[i] == row else None
 
     @staticmethod
     def _row_of(index: Index) -> int:
@@ -79,12 +83,11 @@ class EventTreeModel(QAbstractItemModel):
         r = row
         while r >= 0:
             chain.append(r)
-            r = trace.nodes[r].parent_row
+            r = int(trace.parent_row[r])
         parent = QModelIndex()
         parent_row = -1
         for r in reversed(chain):
-            self._children(parent_row)  # fills _position for this level
-            pos = self._position.get(r)
+            pos = self._position_of(r, parent_row)
             if pos is None:
                 return QModelIndex()
             while self._fetched.get(parent_row, 0) <= pos:
@@ -98,16 +101,16 @@ class EventTreeModel(QAbstractItemModel):
         kids = self._children(self._row_of(parent))
         if not 0 <= row < self._fetched.get(self._row_of(parent), 0) or not 0 <= column < len(COLUMNS):
             return QModelIndex()
-        return self.createIndex(row, column, kids[row] + 1)
+        return self.createIndex(row, column, int(kids[row]) + 1)
 
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
         if not index.isValid() or self._trace is None:
             return QModelIndex()
-        parent_row = self._trace.nodes[self._row_of(index)].parent_row
+        parent_row = int(self._trace.parent_row[self._row_of(index)])
         if parent_row < 0:
             return QModelIndex()
-        self._children(self._trace.nodes[parent_row].parent_row)  # fills _position
-        return self.createIndex(self._position[parent_row], 0, parent_row + 1)
+        grandparent = int(self._trace.parent_row[parent_row])
+        return self.createIndex(self._position_of(parent_row, grandparent) or 0, 0, parent_row + 1)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         if parent.column() > 0:
@@ -120,7 +123,7 @@ class EventTreeModel(QAbstractItemModel):
     def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         if parent.column() > 0:
             return False
-        return bool(self._children(self._row_of(parent)))
+        return len(self._children(self._row_of(parent))) > 0
 
     def canFetchMore(self, parent: Index) -> bool:
         if parent.column() > 0:

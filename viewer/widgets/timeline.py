@@ -62,7 +62,7 @@ class TimelineWidget(QWidget):
             view.setRange(xRange=(0, bounds.width() * 1.02), yRange=(0, min(lanes, 40)), padding=0.01)
         else:
             view.setRange(xRange=old_range[0], yRange=old_range[1], padding=0)
-        spans = sum(1 for node in trace.nodes if node.is_span)
+        spans = trace.span_count
         self.caption.setText(f"{spans:,} spans and {len(trace) - spans:,} events in {lanes} lanes · drag to pan, wheel to zoom")
 
     def select_row(self, row: int | None) -> None:
