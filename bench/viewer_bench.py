@@ -137,13 +137,15 @@ def bench_timeline(folder: Path, spans: int) -> None:
             left = (full - width) * pan / 3
             view.setRange(xRange=(left, left + width), padding=0)
             t = time.perf_counter()
-            widget.plot.grab()
-            frames.append(((time.perf_counter() - t) * 1000, item.last_paint_rects))
-    ms = [f for f, _ in frames[1:]]
-    drawn = max(r for _, r in frames)
+            widget.plot.viewport().repaint()  # a synchronous repaint of the plot, as after a real zoom
+            frames.append(((time.perf_counter() - t) * 1000, item.last_paint_ms, item.last_paint_rects))
+    ms = sorted(f for f, _, _ in frames[1:])
+    items = sorted(f for _, f, _ in frames[1:])
+    drawn = max(r for _, _, r in frames)
     print(
         f"timeline {len(trace):,} spans in {trace.lane_count} lanes: build {built:.2f} s; repaint after zoom/pan "
-        f"median {statistics.median(ms):.1f} ms, p95 {sorted(ms)[int(len(ms) * 0.95) - 1]:.1f} ms, max {max(ms):.1f} ms; "
+        f"median {statistics.median(ms):.1f} ms, p95 {ms[int(len(ms) * 0.95) - 1]:.1f} ms, max {ms[-1]:.1f} ms "
+        f"(of which the spans: median {statistics.median(items):.1f} ms, p95 {items[int(len(items) * 0.95) - 1]:.1f} ms); "
         f"at most {drawn:,} shapes drawn per frame"
     )
     widget.close()

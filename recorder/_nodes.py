@@ -80,7 +80,7 @@ class NodeTable:
 
     __slots__ = (
         "strings", "ids", "parents", "starts", "ends", "kinds", "names", "statuses", "spans", "files",
-        "attrs", "end_attrs", "seen", "open_rows", "_row_index",
+        "blob", "attr_at", "end_attr_at", "seen", "open_rows", "_row_index",
     )
 
     def __init__(self, strings: Strings) -> None:
@@ -94,8 +94,11 @@ class NodeTable:
         self.statuses = array("i")
         self.spans = array("b")
         self.files = array("i")
-        self.attrs: list[bytes | None] = []
-        self.end_attrs: list[bytes | None] = []
+        # Packed attributes, all in one buffer: (offset << 24 | length) per node, -1 for none.
+        # One bytes object per node would cost ~50 bytes of object header each, twice.
+        self.blob = bytearray()
+        self.attr_at = array("q")
+        self.end_attr_at = array("q")
         self.seen: set[int] = set()  # ids read so far: a copied file's duplicates count once
         self.open_rows: dict[int, int] = {}  # span id -> row, for spans waiting for their end
         self._row_index: dict[int, int] | None = None  # id -> row, built when asked for
@@ -117,8 +120,8 @@ class NodeTable:
         self.statuses.append(NO_STATUS if status is None else code(status))
         self.spans.append(is_span)
         self.files.append(code(file))
-        self.attrs.append(packed)
-        self.end_attrs.append(None)
+        self.attr_at.append(self._store(packed))
+        self.end_attr_at.append(-1)
         self.seen.add(node_id)
         if end == OPEN:
             self.open_rows[node_id] = row
@@ -129,8 +132,25 @@ class NodeTable:
     def finish(self, row: int, end: int, status: str, packed: bytes | None) -> None:
         self.ends[row] = max(end, self.starts[row])
         self.statuses[row] = self.strings.code(status)
-        self.end_attrs[row] = packed
+        self.end_attr_at[row] = self._store(packed)
         self.open_rows.pop(self.ids[row], None)
+
+    def _store(self, packed: bytes | None) -> int:
+        if packed is None or len(packed) >= 1 << 24:
+            return -1
+        at = len(self.blob)
+        self.blob += packed
+        return at << 24 | len(packed)
+
+    def _packed(self, at: int) -> bytes | None:
+        if at < 0:
+            return None
+        start = at >> 24
+        return bytes(self.blob[start : start + (at & 0xFFFFFF)])
+
+    def attrs(self, row: int) -> bytes | None:
+        """The packed attributes a node started with."""
+        return self._packed(self.attr_at[row])
 
     def row(self, node_id: int) -> int | None:
         """The row of a node. Open spans are found at once (the ancestors of whatever is being
@@ -154,10 +174,10 @@ class NodeTable:
             start=self.starts[row],
             end=None if end == OPEN else end,
             status=None if status == NO_STATUS else s[status],
-            packed_attrs=self.attrs[row],
+            packed_attrs=self._packed(self.attr_at[row]),
             is_span=bool(self.spans[row]),
             file=s[self.files[row]],
-            packed_end_attrs=self.end_attrs[row],
+            packed_end_attrs=self._packed(self.end_attr_at[row]),
         )
 
     def kind(self, row: int) -> str:
@@ -175,7 +195,7 @@ class NodeTable:
                 node = self.node(row)
                 new = table.add(node.id, self.parents[row], node.kind, node.name, node.start, self.ends[row],
                                 node.status, node.packed_attrs, node.is_span, node.file)
-                table.end_attrs[new] = node.packed_end_attrs
+                table.end_attr_at[new] = table._store(node.packed_end_attrs)
         return table
 
 

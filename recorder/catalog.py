@@ -244,7 +244,7 @@ class SessionInfo:
         self.agents = {}
         table = self.table
         for row in range(len(table)):
-            self._count(table.kind(row), table.name(row), table.parents[row], table.attrs[row])
+            self._count(table.kind(row), table.name(row), table.parents[row], table.attrs(row))
 
 
 class Catalog:

@@ -30,7 +30,7 @@ from ._format import (
     scan_frames,
 )
 
-READ_CHUNK = 16 << 20  # bytes read per step; bounds memory on huge files
+READ_CHUNK = 4 << 20  # bytes decoded per step: bounds the memory of records in flight
 SETTLE_SECONDS = 2.0  # a file unmodified this long with an unfinished tail is torn
 
 

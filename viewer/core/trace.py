@@ -161,11 +161,12 @@ class Trace:
         parent_row = np.where(found, by_id[pos] if n else rows, -1)
         parent_row = np.where(parent_row < rows, parent_row, -1)
         self.parent_row = parent_row.astype(np.int32)
-        self._by_id, self._sorted_ids = by_id, sorted_ids
-        depth = np.zeros(n, dtype=np.int32)
+        self._by_id = by_id.astype(np.int32)
+        del sorted_ids, pos, found, parent_row, parents
+        depth = np.zeros(n, dtype=np.int16)
         has_parent = self.parent_row >= 0
         for _ in range(1024):  # one pass per level of nesting
-            deeper = np.where(has_parent, depth[self.parent_row] + 1, 0).astype(np.int32)
+            deeper = np.where(has_parent, depth[self.parent_row] + 1, 0).astype(np.int16)
             if np.array_equal(deeper, depth):
                 break
             depth = deeper
@@ -173,7 +174,8 @@ class Trace:
         # Children of each row, by start: rows grouped by parent (CSR).
         order = np.lexsort((rows, self.parent_row))
         self._child_rows = order.astype(np.int32)
-        self._child_bounds = np.searchsorted(self.parent_row[order], np.arange(-1, n + 1))
+        self._child_bounds = np.searchsorted(self.parent_row[order], np.arange(-1, n + 1)).astype(np.int32)
+        del order
         starts = cols["starts"][source]
         ends = cols["ends"][source]
         is_open = ends == OPEN
@@ -197,10 +199,18 @@ class Trace:
         ).astype(np.uint8)
         finish = np.where(self.flags & FLAG_POINT, self.x0, self.x1)  # markers take no room in a lane
         self.lane, self.lane_count = _lanes(depth, self.x0, finish)
-        lane_order = np.argsort(self.lane, kind="stable")  # rows are by start already
+        lane_order = np.argsort(self.lane, kind="stable").astype(np.int32)  # rows are by start already
         bounds = np.searchsorted(self.lane[lane_order], np.arange(self.lane_count + 1))
         self.lane_rows = [lane_order[bounds[i] : bounds[i + 1]] for i in range(self.lane_count)]
+        # Per lane, by start (nodes in a lane do not overlap, so ends are sorted too): what the
+        # timeline needs to draw a lane of a million spans without gathering them per frame.
         self.lane_x0 = [self.x0[r] for r in self.lane_rows]
+        self.lane_x1 = [np.maximum(self.x1[r], self.lane_x0[i]) for i, r in enumerate(self.lane_rows)]
+        self.lane_kind = [self.kind[r] for r in self.lane_rows]
+        self.lane_flags = [self.flags[r] for r in self.lane_rows]
+        self.lane_failed = [  # failures among a lane's first i nodes
+            np.concatenate([[0], np.cumsum(f & FLAG_FAILED, dtype=np.int32)]) for f in self.lane_flags
+        ]
         self.nodes = _Nodes(self)
 
     def __len__(self) -> int:
@@ -215,8 +225,9 @@ class Trace:
         return self.children(-1)
 
     def row_of(self, node_id: int) -> int | None:
-        i = int(np.searchsorted(self._sorted_ids, node_id))
-        if i < len(self._sorted_ids) and self._sorted_ids[i] == node_id:
+        sorted_ids = self.ids[self._by_id]  # made per call (a few ms at 1M): kept, it would cost 8 bytes a node
+        i = int(np.searchsorted(sorted_ids, node_id))
+        if i < len(sorted_ids) and sorted_ids[i] == node_id:
             return int(self._by_id[i])
         return None
 
@@ -309,5 +320,5 @@ def build_trace(session: SessionInfo, now_ns: int | None = None) -> Trace:
     start = session.start if session.start is not None else (int(starts.min()) if len(starts) else 0)
     last = max(session.last_seen, start)
     end = session.end if (session.end is not None and status == ENDED) else last
-    source = np.lexsort((cols["ids"], starts))  # by start, then id
+    source = np.lexsort((cols["ids"], starts)).astype(np.int32)  # by start, then id
     return Trace(session.id, start, end, status, table, source)

@@ -8,9 +8,11 @@ screen, not by the trace: 100k spans paint as fast as 100.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPolygonF
 
 from ..core.trace import FLAG_FAILED, FLAG_OPEN, FLAG_POINT, KINDS, Trace
@@ -18,6 +20,8 @@ from ..style import KIND_COLORS, format_duration, plain_tooltip
 
 BAR_HEIGHT = 0.72  # of a lane
 LABEL_MIN_PX = 48  # bars at least this wide get their name written on them
+GRID_COLOR = QColor(0, 0, 0, 40)
+DENSE_FACTOR = 4  # a lane with more visible nodes than this times its pixel columns is drawn per column
 MAX_LABELS = 400
 
 
@@ -27,6 +31,7 @@ class TimelineItem(pg.GraphicsObject):
     def __init__(self) -> None:
         super().__init__()
         self.trace: Trace | None = None
+        self.grid_axis = None  # a pyqtgraph AxisItem whose major ticks get grid lines
         self.selected: int | None = None
         self._brushes = [QBrush(QColor(KIND_COLORS.get(k, KIND_COLORS["other"]))) for k in KINDS]
         self._open_brushes = [QBrush(QColor(KIND_COLORS.get(k, KIND_COLORS["other"])), Qt.BrushStyle.Dense4Pattern) for k in KINDS]
@@ -58,29 +63,32 @@ class TimelineItem(pg.GraphicsObject):
     def visible_bars(self, x_lo: float, x_hi: float, px: float, lanes: range) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """Per lane: (lane, x0, x1, kind, flags) of the bars to draw after level of detail.
 
-        Bars narrower than a pixel are merged per pixel column; the merged bar keeps the kind
-        of the first node in that column and the failed flag if any of them failed."""
+        A lane showing no more nodes than it has pixel columns (times DENSE_FACTOR) is drawn
+        node by node, sub-pixel nodes merged per pixel column. A denser lane is drawn per pixel
+        column straight from its sorted starts and ends (a few binary searches per column,
+        whatever the number of nodes): a column is covered if a node starts in it or one that
+        started before reaches into it; it takes that node's kind, and the failed flag if any
+        node in it failed. Adjacent columns that look the same become one bar."""
         trace = self.trace
         out = []
+        self.dense_lanes: set[int] = set()  # lanes drawn per pixel column: their bars are not single nodes
         if trace is None:
             return out
+        columns = max(1, int(np.ceil((x_hi - x_lo) / px)))
         for lane in lanes:
             if not 0 <= lane < trace.lane_count:
                 continue
-            rows = trace.lane_rows[lane]
-            if not len(rows):
+            starts, ends = trace.lane_x0[lane], trace.lane_x1[lane]
+            hi = int(np.searchsorted(starts, x_hi, side="right"))
+            lo = int(np.searchsorted(ends, x_lo, side="left"))
+            if hi <= lo:
                 continue
-            starts = trace.lane_x0[lane]
-            hi = np.searchsorted(starts, x_hi, side="right")
-            ends = trace.x1[rows[:hi]]
-            lo = np.searchsorted(ends, x_lo, side="left")  # ends are sorted within a lane
-            sel = rows[lo:hi]
-            if not len(sel):
+            if hi - lo > DENSE_FACTOR * columns:
+                out.append((lane, *self._dense_lane(lane, x_lo, px, columns)))
+                self.dense_lanes.add(lane)
                 continue
-            x0 = trace.x0[sel]
-            x1 = trace.x1[sel]
-            kind = trace.kind[sel]
-            flags = trace.flags[sel]
+            x0, x1 = starts[lo:hi], ends[lo:hi]
+            kind, flags = trace.lane_kind[lane][lo:hi], trace.lane_flags[lane][lo:hi]
             narrow = (x1 - x0) < px
             if narrow.sum() > 1:
                 cols = np.floor((x0[narrow] - x_lo) / px).astype(np.int64)
@@ -97,7 +105,35 @@ class TimelineItem(pg.GraphicsObject):
             out.append((lane, x0, x1, kind, flags))
         return out
 
+    def _dense_lane(self, lane: int, x_lo: float, px: float, columns: int) -> tuple[np.ndarray, ...]:
+        trace = self.trace
+        starts, ends = trace.lane_x0[lane], trace.lane_x1[lane]  # type: ignore[union-attr]
+        kinds, flags, failures = trace.lane_kind[lane], trace.lane_flags[lane], trace.lane_failed[lane]  # type: ignore[union-attr]
+        edges = x_lo + np.arange(columns + 1) * px
+        first = np.searchsorted(starts, edges[:-1], side="left")  # first node starting in the column
+        after = np.searchsorted(starts, edges[1:], side="left")  # first node starting after it
+        before = np.maximum(first - 1, 0)  # the node that started before the column
+        reaches = (first > 0) & (ends[before] > edges[:-1])
+        covered = reaches | (after > first)
+        rep = np.where(reaches, before, np.minimum(first, len(starts) - 1))
+        failed = (failures[after] - failures[first] > 0) | (reaches & (flags[before] & FLAG_FAILED > 0))
+        col_flags = (flags[rep] & FLAG_OPEN) | np.where(failed, FLAG_FAILED, 0).astype(np.uint8)
+        key = np.where(covered, kinds[rep].astype(np.int32) * 256 + col_flags, -1)
+        change = np.flatnonzero(np.diff(key)) + 1
+        run_start = np.concatenate([[0], change])
+        run_end = np.concatenate([change, [columns]])
+        keep = key[run_start] >= 0
+        run_start, run_end = run_start[keep], run_end[keep]
+        return edges[run_start], edges[run_end], kinds[rep[run_start]], col_flags[run_start].astype(np.uint8)
+
     def paint(self, p: QPainter, *args) -> None:  # noqa: ANN002
+        started = time.perf_counter()
+        try:
+            self._paint(p)
+        finally:
+            self.last_paint_ms = (time.perf_counter() - started) * 1000
+
+    def _paint(self, p: QPainter) -> None:
         trace = self.trace
         self.last_paint_rects = 0
         if trace is None or not len(trace):
@@ -107,6 +143,7 @@ class TimelineItem(pg.GraphicsObject):
         py = self.pixelHeight() or 1e-9
         if view is None or view.width() <= 0:
             return
+        self._paint_grid(p, view, px)
         lanes = range(max(0, int(view.top()) - 1), min(trace.lane_count, int(view.bottom()) + 2))
         bars = self.visible_bars(view.left() - px, view.right() + px, px, lanes)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -150,6 +187,23 @@ class TimelineItem(pg.GraphicsObject):
         self._paint_selection(p, px, py)
         self._paint_labels(p, bars, px)
 
+    def _paint_grid(self, p: QPainter, view: QRectF, px: float) -> None:
+        """Vertical lines at the bottom axis' major ticks, behind the bars."""
+        axis = self.grid_axis
+        if axis is None:
+            return
+        try:
+            levels = axis.tickValues(view.left(), view.right(), view.width() / px)
+        except Exception:  # an axis in an odd state (zero width): no grid this frame
+            return
+        if not levels:
+            return
+        pen = QPen(GRID_COLOR, 0)
+        pen.setCosmetic(True)
+        p.setPen(pen)
+        top, bottom = view.top(), view.bottom()
+        p.drawLines([QLineF(x, top, x, bottom) for x in levels[0][1]])
+
     def _paint_points(self, p: QPainter, points: list[tuple[float, float, int]], px: float, py: float) -> None:
         """Point events as diamonds of a fixed size on screen."""
         w, h = 5 * px, 5 * py
@@ -185,6 +239,8 @@ class TimelineItem(pg.GraphicsObject):
             return
         labels = []
         for lane, x0, x1, _kind, flags in bars:
+            if lane in self.dense_lanes:
+                continue
             wide = np.nonzero(((x1 - x0) / px >= LABEL_MIN_PX) & ((flags & FLAG_POINT) == 0))[0]
             for i in wide[:MAX_LABELS]:
                 labels.append((lane, float(x0[i]), float(x1[i])))

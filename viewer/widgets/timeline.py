@@ -25,7 +25,9 @@ class TimelineWidget(QWidget):
         item = self.plot.getPlotItem()
         item.invertY(True)
         item.hideAxis("left")
-        item.showGrid(x=True, y=False, alpha=0.25)
+        # Grid lines are drawn by the TimelineItem at the axis' major ticks: pyqtgraph's own grid
+        # (every tick level, alpha-blended through a QPicture) took 15 ms of each 19 ms repaint.
+        self.item.grid_axis = item.getAxis("bottom")
         item.setLabel("bottom", "seconds since the session started")
         item.getViewBox().setMouseEnabled(x=True, y=True)
         item.setMenuEnabled(False)
