@@ -1,8 +1,11 @@
-"""Viewer benchmarks: opening a big folder, timeline paint time, record-to-visible latency.
+"""Viewer benchmarks: opening a big folder, timeline paint time and memory, record-to-visible latency.
 
-    python bench/viewer_bench.py [--sessions 1000] [--events 1000000] [--spans 100000]
+    python bench/viewer_bench.py [--only open|files|timeline|live] [--sessions 1000] [--events 1000000]
+                                 [--spans 100000] [--files 0]
 
-Prints figures; asserts nothing. Runs Qt offscreen.
+``--files N`` records the sessions into about N files (rotating by size), to measure a folder of
+many files. Prints figures; asserts nothing. Runs Qt offscreen; each benchmark is best run in a
+process of its own (``--only``) so memory figures are not mixed.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 RECORD_FOLDER = """
 import sys, recorder
-folder, sessions, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-recorder.init(directory=folder, auto_start_session=False, max_queue_size=2_000_000)
+folder, sessions, per, rotate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+recorder.init(directory=folder, auto_start_session=False, max_queue_size=2_000_000, rotate_bytes=rotate or 16 << 20)
 event = recorder.ActionEvent(action_type="step", params={"i": 1}, returns="ok")
 for s in range(sessions):
     session = recorder.start_session(tags=["bench", f"group-{s % 7}"], name=f"bench session {s}")
@@ -79,22 +82,24 @@ def run_child(code: str, *args: str) -> None:
     subprocess.run([sys.executable, "-c", code, *map(str, args)], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def bench_open(folder: Path, label: str) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from viewer import MainWindow
-    from viewer.core import SessionStore
 
     app = QApplication.instance() or QApplication([])
-    size = sum(p.stat().st_size for p in folder.glob("*.trail"))
-    started = time.perf_counter()
-    store = SessionStore([folder])
-    update = store.poll()
-    core = time.perf_counter() - started
-    records = update.records
-    del store, update
-    settings = QSettings(str(folder / "bench-settings.ini"), QSettings.Format.IniFormat)
+    files = list(folder.glob("*.trail"))
+    size = sum(p.stat().st_size for p in files)
+    settings = QSettings(str(folder.parent / f"{folder.name}-settings.ini"), QSettings.Format.IniFormat)
     started = time.perf_counter()
     window = MainWindow(folder, settings=settings)
     window.show()
@@ -105,8 +110,7 @@ def bench_open(folder: Path, label: str) -> None:
     opened = time.perf_counter() - started
     rows = window.session_list.model.rowCount()
     window.close()
-    print(f"open {label}: {rows:,} sessions, {records:,} records, {size / 1e6:.0f} MB: "
-          f"store {core:.2f} s, window usable {opened:.2f} s")
+    print(f"open {label}: {rows:,} sessions in {len(files):,} files, {size / 1e6:.0f} MB: window usable {opened:.2f} s")
 
 
 def bench_timeline(folder: Path, spans: int) -> None:
@@ -117,6 +121,8 @@ def bench_timeline(folder: Path, spans: int) -> None:
     from viewer.widgets.timeline import TimelineWidget
 
     app = QApplication.instance() or QApplication([])
+    size = sum(p.stat().st_size for p in folder.glob("*.trail"))
+    before = rss_mb()
     store = SessionStore([folder])
     (row,) = store.poll().rows
     started = time.perf_counter()
@@ -139,6 +145,7 @@ def bench_timeline(folder: Path, spans: int) -> None:
             t = time.perf_counter()
             widget.plot.viewport().repaint()  # a synchronous repaint of the plot, as after a real zoom
             frames.append(((time.perf_counter() - t) * 1000, item.last_paint_ms, item.last_paint_rects))
+    data = rss_mb() - before
     ms = sorted(f for f, _, _ in frames[1:])
     items = sorted(f for _, f, _ in frames[1:])
     drawn = max(r for _, _, r in frames)
@@ -146,7 +153,8 @@ def bench_timeline(folder: Path, spans: int) -> None:
         f"timeline {len(trace):,} spans in {trace.lane_count} lanes: build {built:.2f} s; repaint after zoom/pan "
         f"median {statistics.median(ms):.1f} ms, p95 {ms[int(len(ms) * 0.95) - 1]:.1f} ms, max {ms[-1]:.1f} ms "
         f"(of which the spans: median {statistics.median(items):.1f} ms, p95 {items[int(len(items) * 0.95) - 1]:.1f} ms); "
-        f"at most {drawn:,} shapes drawn per frame"
+        f"at most {drawn:,} shapes drawn per frame; memory {data:.0f} MB for {size / 1e6:.0f} MB of files "
+        f"({data / max(size / 1e6, 1e-9):.2f}x; process RSS {rss_mb():.0f} MB with Qt and Python)"
     )
     widget.close()
     pg.QtWidgets.QApplication.processEvents()
@@ -187,21 +195,31 @@ def bench_latency(folder: Path, rate: float, seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--only", choices=("open", "files", "timeline", "live"), help="one benchmark")
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--spans", type=int, default=100_000)
+    parser.add_argument("--files", type=int, default=0, help="spread the sessions over about this many files")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        big = tmp / "big"
-        started = time.perf_counter()
-        run_child(RECORD_FOLDER, big, args.sessions, args.events // args.sessions)
-        print(f"(recorded {args.sessions:,} sessions / {args.events:,} events in {time.perf_counter() - started:.1f} s)")
-        bench_open(big, f"{args.sessions:,} sessions / {args.events:,} events")
-        spans = tmp / "spans"
-        run_child(RECORD_SPANS, spans, args.spans)
-        bench_timeline(spans, args.spans)
-        bench_latency(tmp / "live", 10_000, 8)
+        if args.only in (None, "open", "files"):
+            big = tmp / "big"
+            per = max(1, args.events // args.sessions)
+            # ~150 bytes per record on disk: rotate so the folder ends up in about --files files
+            rotate = max(16 << 10, args.sessions * per * 150 // args.files) if args.files else 0
+            started = time.perf_counter()
+            run_child(RECORD_FOLDER, big, args.sessions, per, rotate)
+            print(f"(recorded {args.sessions:,} sessions / {args.sessions * per:,} events in {time.perf_counter() - started:.1f} s)")
+            bench_open(big, f"{args.sessions:,} sessions / {args.sessions * per:,} events")
+            if args.files:  # a second open reads the same files again (the OS has them cached)
+                bench_open(big, f"{args.sessions:,} sessions / {args.sessions * per:,} events, second open")
+        if args.only in (None, "timeline"):
+            spans = tmp / "spans"
+            run_child(RECORD_SPANS, spans, args.spans)
+            bench_timeline(spans, args.spans)
+        if args.only in (None, "live"):
+            bench_latency(tmp / "live", 10_000, 8)
 
 
 if __name__ == "__main__":

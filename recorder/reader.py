@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from ._format import (
 )
 
 READ_CHUNK = 4 << 20  # bytes decoded per step: bounds the memory of records in flight
+FINGERPRINT_BYTES = 4096  # the first bytes of a file, which hold its header and writer's record
 SETTLE_SECONDS = 2.0  # a file unmodified this long with an unfinished tail is torn
 
 
@@ -93,6 +95,10 @@ class FileState:
     problems: list[Problem] = field(default_factory=list)
     dead: bool = False  # foreign or unreadable: skipped until it changes
     tail_reported: int = -1  # offset of the tail already reported as torn
+    # (length, CRC-32) of the file's first bytes when first read: a file deleted and replaced
+    # can get the same inode number back, so identity alone does not prove it is the same file.
+    fingerprint: tuple[int, int] | None = None
+    verify: bool = False  # check the fingerprint at the next poll (restored from an index)
 
     @property
     def damaged(self) -> bool:
@@ -137,12 +143,17 @@ class FolderReader:
                 progress(done, len(found))
             state = self.files.get(path)
             identity = (st.st_dev, st.st_ino)
-            if state is not None and (state.identity != identity or st.st_size < state.offset):
+            if state is not None and (
+                state.identity != identity
+                or st.st_size < state.offset
+                or ((state.verify or st.st_size != state.size) and not _same_start(path, state.fingerprint))
+            ):
                 del self.files[path]  # replaced or truncated: read it again from the start
                 self._removed(batch, path)
                 state = None
             if state is None:
                 state = self.files[path] = FileState(path, identity)
+            state.verify = False
             settled = final or time.time() - st.st_mtime >= self.settle_seconds
             self._read(state, st.st_size, batch, settled)
         self._apply = None
@@ -214,6 +225,10 @@ class FolderReader:
 
     def _read_from(self, fh: Any, state: FileState, size: int, batch: Batch) -> None:
         """Read from state.offset to size, delivering the records of each chunk."""
+        if state.fingerprint is None or state.fingerprint[0] < min(size, FINGERPRINT_BYTES):
+            start = fh.read(min(size, FINGERPRINT_BYTES))
+            state.fingerprint = (len(start), zlib.crc32(start))
+            fh.seek(state.offset)
         if state.version is None:
             head = fh.read(FILE_HEADER_SIZE)
             if len(head) < FILE_HEADER_SIZE:
@@ -268,6 +283,19 @@ class FolderReader:
     def _problem(state: FileState, batch: Batch, problem: Problem) -> None:
         state.problems.append(problem)
         batch.problems.append(problem)
+
+
+def _same_start(path: Path, fingerprint: tuple[int, int] | None) -> bool:
+    """Whether the file still starts with the bytes it started with when first read."""
+    if fingerprint is None:
+        return True
+    length, crc = fingerprint
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(length)
+    except OSError:
+        return True  # unreadable now: _read reports it
+    return len(start) == length and zlib.crc32(start) == crc
 
 
 @contextmanager

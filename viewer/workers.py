@@ -94,6 +94,7 @@ class StoreWorker(QObject):
             self.updated.emit(update)
         if first:
             self.loaded.emit()
+            store.save_index()  # after the window has what it needs: the next open starts from it
         selected = self._selected
         if selected and (any(r.id == selected for r in update.rows) or selected in update.removed):
             self.traced.emit(selected, store.trace(selected))
@@ -104,6 +105,8 @@ class StoreWorker(QObject):
         stopped from another thread), and have Qt delete this object, with its timers, in
         this thread when it finishes."""
         self._stopped = True
+        if self._store is not None:
+            self._store.save_index()
         if self._poll_timer is not None:
             self._poll_timer.stop()
         if self._debounce is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recorder import index_cache
 from recorder.catalog import ABANDONED, ENDED, RUNNING, Catalog, SessionInfo
 from recorder.reader import FolderReader, Problem
 
@@ -109,13 +110,26 @@ class StoreUpdate:
     full: bool  # rows holds every session (first load or a reset)
 
 
+INDEX_MIN_RECORDS = 50_000  # folders smaller than this read fast enough without an index
+
+
 class SessionStore:
     """Reads a set of folders/files incrementally into a Catalog."""
 
-    def __init__(self, paths: Iterable[str | Path]) -> None:
+    def __init__(self, paths: Iterable[str | Path], *, index: bool = True) -> None:
+        """``index``: start from the folder's index cache if it has one (recorder.index_cache)
+        and write one after reading many records, so the next open is fast."""
         self.paths = [Path(p) for p in paths]
         self.reader = FolderReader(self.paths)
         self.catalog = Catalog()
+        self.index_path = index_cache.cache_path(self.paths) if index else None
+        self.from_index = False
+        if self.index_path is not None:
+            cached = index_cache.load(self.index_path, self.paths)
+            if cached is not None:
+                self.reader, self.catalog = cached
+                self.from_index = True
+        self._unindexed = 0  # records read since the index was last written
         self._status: dict[str, str] = {}
         self._polled = False
         self._missing: list[Problem] = []
@@ -140,7 +154,15 @@ class SessionStore:
         self._polled = True
         ids = self.catalog.sessions.keys() if full else (changed - set(removed))
         rows = tuple(SessionRow.of(self.catalog.sessions[sid], now) for sid in ids)
+        self._unindexed += batch.record_count + len(batch.removed)
         return StoreUpdate(rows, removed, self.problems(), batch.record_count, full)
+
+    def save_index(self, min_records: int = INDEX_MIN_RECORDS) -> bool:
+        """Write the index cache if at least min_records were read since it was last written."""
+        if self.index_path is None or self._unindexed < min_records:
+            return False
+        self._unindexed = 0
+        return index_cache.save(self.reader, self.catalog, self.index_path)
 
     def rows(self) -> list[SessionRow]:
         now = time.time_ns()

@@ -1,0 +1,175 @@
+"""A rebuildable cache of what a folder's files held, so a second open skips decoding them.
+
+The cache is a snapshot of a ``FolderReader`` (how far each file was read) and the ``Catalog``
+built from it (sessions and their node columns), written after a big folder was read. Opening
+the folder again loads the snapshot and then polls as usual: files that grew are read from
+where the snapshot stopped, files that disappeared are removed, and a file whose identity
+(device, inode) no longer matches, or that is shorter than what was read, is read again from
+its start. So the result is exactly what a cold read gives; the cache only saves time.
+
+It is stored beside the data (``.sessiontrail-index`` in the folder) or, when the folder is
+not writable or several paths are open, in the user's cache directory. Any problem with it
+(missing, damaged, written by another version, for other paths) means a cold read, never an
+error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import zlib
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+from ._nodes import OPEN, NodeTable, Strings
+from .catalog import Catalog, SessionInfo
+from .reader import FileState, FolderReader, Problem
+
+log = logging.getLogger("sessiontrail")
+
+INDEX_NAME = ".sessiontrail-index"
+MAGIC = b"STRAIL-INDEX\n"
+VERSION = 1
+COLUMNS = ("ids", "parents", "starts", "ends", "kinds", "names", "statuses", "spans", "files", "attr_at", "end_attr_at")
+_PATH_FIELDS = ("start_file", "end_file")
+
+
+def cache_path(roots: list[Path]) -> Path:
+    """Where the index of these roots lives: in the folder if it is the only root and writable."""
+    if len(roots) == 1 and roots[0].is_dir() and os.access(roots[0], os.W_OK):
+        return roots[0] / INDEX_NAME
+    key = hashlib.sha256("\0".join(str(r.resolve()) for r in roots).encode()).hexdigest()[:24]
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sessiontrail"
+    return base / f"index-{key}"
+
+
+# ---------------------------------------------------------------------------- saving
+
+
+def save(reader: FolderReader, catalog: Catalog, path: Path) -> bool:
+    """Write the snapshot atomically (a temporary file renamed over the old one)."""
+    strings = catalog.strings.values
+    document = {
+        "roots": [str(r) for r in reader.roots],
+        "strings": [["p", str(v)] if isinstance(v, Path) else ["s", v] for v in strings],
+        "files": [_file_state(state) for state in reader.files.values()],
+        "file_meta": [[str(p), meta] for p, meta in catalog.file_meta.items()],
+        "pending": [[sid, span, record, str(p)] for (sid, span), (record, p) in catalog._pending_ends.items()],  # noqa: SLF001
+        "sessions": [_session(s) for s in catalog.sessions.values()],
+    }
+    try:
+        body = msgpack.packb(document, use_bin_type=True)
+        data = MAGIC + VERSION.to_bytes(2, "little") + zlib.crc32(body).to_bytes(4, "little") + body
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+        return True
+    except (OSError, ValueError, TypeError) as exc:
+        log.info("sessiontrail: index cache not written to %s: %s", path, exc)
+        try:
+            os.unlink(tmp)  # type: ignore[possibly-undefined]
+        except (OSError, UnboundLocalError):
+            pass
+        return False
+
+
+def _file_state(state: FileState) -> list[Any]:
+    return [
+        str(state.path), list(state.identity), state.offset, state.size, list(state.version) if state.version else None,
+        state.meta, state.records, [[str(p.path), p.kind, p.message, p.offset, p.length] for p in state.problems],
+        state.dead, state.tail_reported, list(state.fingerprint) if state.fingerprint else None,
+    ]
+
+
+def _session(session: SessionInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(session):
+        value = getattr(session, f.name)
+        if f.name == "table":
+            table = value
+            value = {name: getattr(table, name).tobytes() for name in COLUMNS} | {"blob": bytes(table.blob)}
+        elif f.name == "files":
+            value = [str(p) for p in value]
+        elif f.name in _PATH_FIELDS:
+            value = None if value is None else str(value)
+        out[f.name] = value
+    return out
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def load(path: Path, roots: list[Path]) -> tuple[FolderReader, Catalog] | None:
+    """The reader and catalog saved at path for these roots, or None (read cold then)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    try:
+        return _restore(data, roots)
+    except Exception as exc:  # a damaged or foreign cache is only a slower open
+        log.info("sessiontrail: index cache %s ignored: %s", path, exc)
+        return None
+
+
+def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | None:
+    head = len(MAGIC) + 6
+    if not data.startswith(MAGIC) or int.from_bytes(data[len(MAGIC) : len(MAGIC) + 2], "little") != VERSION:
+        return None
+    body = memoryview(data)[head:]
+    if zlib.crc32(body) != int.from_bytes(data[len(MAGIC) + 2 : head], "little"):
+        return None
+    document = msgpack.unpackb(body, raw=False, strict_map_key=False)
+    if document["roots"] != [str(r) for r in roots]:
+        return None
+    reader = FolderReader(roots)
+    for entry in document["files"]:
+        p, identity, offset, size, version, meta, records, problems, dead, tail, fingerprint = entry
+        reader.files[Path(p)] = FileState(
+            Path(p), tuple(identity), offset, size, tuple(version) if version else None, meta, records,
+            [Problem(Path(a), b, c, d, e) for a, b, c, d, e in problems], dead, tail,
+            tuple(fingerprint) if fingerprint else None, verify=True,
+        )
+    catalog = Catalog()
+    strings = catalog.strings
+    for kind, value in document["strings"]:
+        strings.code(Path(value) if kind == "p" else value)
+    catalog.file_meta = {Path(p): meta for p, meta in document["file_meta"]}
+    catalog._pending_ends = {(sid, span): (record, Path(p)) for sid, span, record, p in document["pending"]}  # noqa: SLF001
+    for saved in document["sessions"]:
+        session = SessionInfo(saved["id"], table=_table(saved["table"], strings))
+        for f in fields(session):
+            if f.name in ("id", "table"):
+                continue
+            value = saved[f.name]
+            if f.name == "files":
+                value = {Path(p): None for p in value}
+            elif f.name in _PATH_FIELDS:
+                value = None if value is None else Path(value)
+            setattr(session, f.name, value)
+        catalog.sessions[session.id] = session
+    return reader, catalog
+
+
+def _table(saved: dict[str, bytes], strings: Strings) -> NodeTable:
+    table = NodeTable(strings)
+    for name in COLUMNS:
+        column = getattr(table, name)
+        column.frombytes(saved[name])
+    table.blob = bytearray(saved["blob"])
+    lengths = {len(getattr(table, name)) for name in COLUMNS}
+    if len(lengths) != 1:
+        raise ValueError("columns of different lengths")
+    table.seen = set(table.ids)
+    ends = table.ends
+    table.open_rows = {table.ids[row]: row for row in range(len(ends)) if ends[row] == OPEN}
+    return table
+

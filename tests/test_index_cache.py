@@ -1,0 +1,116 @@
+"""The index cache makes a second open fast and never changes what is shown."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+from recorder import index_cache
+from recorder.decorators import agent, operation
+
+
+def record_some(rec, tag: str, n: int = 30) -> None:
+    @agent
+    class Worker:
+        @operation
+        def step(self, i):
+            rec.record(rec.LLMEvent(model="gpt-4o-mini", prompt_tokens=i, completion_tokens=2, cost=0.001))
+            if i % 7 == 0:
+                rec.record(rec.ErrorEvent(error_type="Flaky", details=i))
+            return i
+
+    with rec.start_session(tags=[tag], name=f"session {tag}"):
+        worker = Worker()
+        for i in range(n):
+            worker.step(i)
+    rec.flush()
+
+
+def snapshot(store) -> dict:
+    """Everything a person sees of a folder: each session's summary, every node, the problems."""
+    update = store.poll()
+    assert update.full
+    catalog = store.catalog
+    sessions = {}
+    for session in catalog.sessions.values():
+        summary = session.summary(now_ns=0)
+        summary["files"] = sorted(summary["files"])
+        nodes = sorted((session.node_dict(n) for n in session.nodes.values()), key=lambda d: d["id"])
+        sessions[session.id] = (summary, nodes, session.models, session.agents)
+    problems = sorted((p.path.name, p.kind, p.offset) for p in update.problems)
+    return {"sessions": sessions, "problems": problems}
+
+
+def test_second_open_starts_from_the_index_and_sees_exactly_what_a_cold_read_sees(rec, folder):
+    from viewer.core import SessionStore
+
+    for tag in ("a", "b", "c"):
+        record_some(rec, tag)
+    rec.shutdown()  # close this file: the next records go to a new one
+    record_some(rec, "d")
+    first = SessionStore([folder])
+    assert not first.from_index
+    snapshot(first)
+    assert first.save_index(min_records=0)
+    assert (folder / index_cache.INDEX_NAME).exists()
+
+    # The folder changes after the index was written: a file grows, one is added, one is
+    # deleted, one is replaced by different content under the same name.
+    files = sorted(folder.glob("*.trail"))
+    record_some(rec, "e")  # appends to the newest file
+    rec.shutdown()
+    record_some(rec, "f")  # a new file
+    files[0].unlink()
+    other = folder.parent / "other"
+    other.mkdir()
+    shutil.copy(sorted(folder.glob("*.trail"))[-1], other / "x.trail")
+    replaced = sorted(folder.glob("*.trail"))[0]
+    replaced.unlink()
+    shutil.copy(other / "x.trail", replaced)  # new inode, other content
+    past = time.time() - 60
+    for p in folder.glob("*.trail"):
+        os.utime(p, (past, past))
+
+    warm = SessionStore([folder])
+    assert warm.from_index
+    cold = SessionStore([folder], index=False)
+    assert not cold.from_index
+    assert snapshot(warm) == snapshot(cold)
+    assert len(snapshot(SessionStore([folder], index=False))["sessions"]) >= 4
+
+
+def test_a_damaged_or_foreign_index_means_a_cold_read(rec, folder):
+    from viewer.core import SessionStore
+
+    record_some(rec, "a")
+    store = SessionStore([folder])
+    expected = snapshot(store)
+    assert store.save_index(min_records=0)
+    path = folder / index_cache.INDEX_NAME
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    damaged = SessionStore([folder])
+    assert not damaged.from_index and snapshot(damaged) == expected
+
+    path.write_bytes(b"not an index at all")
+    assert not SessionStore([folder]).from_index
+
+    store = SessionStore([folder])
+    snapshot(store)
+    assert store.save_index(min_records=0)
+    moved = folder.parent / "moved"
+    shutil.copytree(folder, moved)  # the index names the folder it was made for
+    elsewhere = SessionStore([moved])
+    assert not elsewhere.from_index and snapshot(elsewhere)["sessions"].keys() == expected["sessions"].keys()
+
+
+def test_small_folders_write_no_index(rec, folder):
+    from viewer.core import SessionStore
+
+    record_some(rec, "a")
+    store = SessionStore([folder])
+    snapshot(store)
+    assert not store.save_index()
+    assert not (folder / index_cache.INDEX_NAME).exists()
