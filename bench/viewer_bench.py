@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 RECORD_FOLDER = """
 import sys, recorder
-folder, sessions, per, rotate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+folder, sessions, per, rotate, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 recorder.init(directory=folder, auto_start_session=False, max_queue_size=2_000_000, rotate_bytes=rotate or 16 << 20)
 event = recorder.ActionEvent(action_type="step", params={"i": 1}, returns="ok")
 for s in range(sessions):
@@ -33,8 +33,8 @@ for s in range(sessions):
     for _ in range(per):
         recorder.record(event)
     session.end("Success" if s % 10 else "Fail")
-    if s % 20 == 0:
-        recorder.flush(60)
+    if s % every == 0:
+        recorder.flush(60)  # a file rotates only between writes: flushing often makes small files
 recorder.flush(120)
 """
 
@@ -91,7 +91,7 @@ def rss_mb() -> float:
 
 
 def bench_open(folder: Path, label: str) -> None:
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from viewer import MainWindow
@@ -103,9 +103,13 @@ def bench_open(folder: Path, label: str) -> None:
     started = time.perf_counter()
     window = MainWindow(folder, settings=settings)
     window.show()
-    while not window.loaded:
-        app.processEvents()
-        time.sleep(0.001)
+    # Wait in Qt's event loop, as the application does: a Python polling loop here would hold
+    # the GIL against the loader thread and slow it down several times.
+    loop = QEventLoop()
+    window.worker.worker.loaded.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
+    QTimer.singleShot(600_000, loop.quit)
+    if not window.loaded:
+        loop.exec()
     app.processEvents()
     opened = time.perf_counter() - started
     rows = window.session_list.model.rowCount()
@@ -209,7 +213,8 @@ def main() -> None:
             # ~150 bytes per record on disk: rotate so the folder ends up in about --files files
             rotate = max(16 << 10, args.sessions * per * 150 // args.files) if args.files else 0
             started = time.perf_counter()
-            run_child(RECORD_FOLDER, big, args.sessions, per, rotate)
+            every = max(1, args.sessions // args.files) if args.files else 20
+            run_child(RECORD_FOLDER, big, args.sessions, per, rotate, every)
             print(f"(recorded {args.sessions:,} sessions / {args.sessions * per:,} events in {time.perf_counter() - started:.1f} s)")
             bench_open(big, f"{args.sessions:,} sessions / {args.sessions * per:,} events")
             if args.files:  # a second open reads the same files again (the OS has them cached)

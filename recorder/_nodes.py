@@ -10,7 +10,7 @@ columns to numpy without copying.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,11 +80,13 @@ class NodeTable:
 
     __slots__ = (
         "strings", "ids", "parents", "starts", "ends", "kinds", "names", "statuses", "spans", "files",
-        "blob", "attr_at", "end_attr_at", "seen", "open_rows", "_row_index",
+        "blob", "attr_at", "end_attr_at", "seen", "open_rows", "_row_index", "_load",
     )
+    COLUMNS = ("ids", "parents", "starts", "ends", "kinds", "names", "statuses", "spans", "files", "attr_at", "end_attr_at")
 
     def __init__(self, strings: Strings) -> None:
         self.strings = strings  # shared by every session of a catalog
+        self._load: Callable[[NodeTable], None] | None = None
         self.ids = array("q")
         self.parents = array("q")
         self.starts = array("q")
@@ -102,6 +104,25 @@ class NodeTable:
         self.seen: set[int] = set()  # ids read so far: a copied file's duplicates count once
         self.open_rows: dict[int, int] = {}  # span id -> row, for spans waiting for their end
         self._row_index: dict[int, int] | None = None  # id -> row, built when asked for
+
+    @classmethod
+    def deferred(cls, strings: Strings, load: Callable[[NodeTable], None]) -> NodeTable:
+        """A table whose columns load(table) fills the first time any of them is used (the
+        index cache restores thousands of sessions; most are never opened)."""
+        table = cls.__new__(cls)
+        table.strings = strings
+        table._load = load
+        return table
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for a slot not yet set: the columns of a deferred table.
+        load = object.__getattribute__(self, "_load")
+        if load is None or name not in NodeTable.__slots__:
+            raise AttributeError(name)
+        self._load = None
+        NodeTable.__init__(self, self.strings)
+        load(self)
+        return object.__getattribute__(self, name)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -28,14 +28,14 @@ import msgpack
 
 from ._nodes import OPEN, NodeTable, Strings
 from .catalog import Catalog, SessionInfo
-from .reader import FileState, FolderReader, Problem
+from .reader import FileState, FolderReader, Problem, gc_paused
 
 log = logging.getLogger("sessiontrail")
 
 INDEX_NAME = ".sessiontrail-index"
 MAGIC = b"STRAIL-INDEX\n"
-VERSION = 1
-COLUMNS = ("ids", "parents", "starts", "ends", "kinds", "names", "statuses", "spans", "files", "attr_at", "end_attr_at")
+VERSION = 3
+COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
 
 
@@ -53,14 +53,14 @@ def cache_path(roots: list[Path]) -> Path:
 
 def save(reader: FolderReader, catalog: Catalog, path: Path) -> bool:
     """Write the snapshot atomically (a temporary file renamed over the old one)."""
-    strings = catalog.strings.values
+    sessions = [_session(s, catalog.strings) for s in catalog.sessions.values()]  # may add paths to strings
     document = {
         "roots": [str(r) for r in reader.roots],
-        "strings": [["p", str(v)] if isinstance(v, Path) else ["s", v] for v in strings],
+        "strings": [["p", str(v)] if isinstance(v, Path) else ["s", v] for v in catalog.strings.values],
         "files": [_file_state(state) for state in reader.files.values()],
         "file_meta": [[str(p), meta] for p, meta in catalog.file_meta.items()],
         "pending": [[sid, span, record, str(p)] for (sid, span), (record, p) in catalog._pending_ends.items()],  # noqa: SLF001
-        "sessions": [_session(s) for s in catalog.sessions.values()],
+        "sessions": sessions,
     }
     try:
         body = msgpack.packb(document, use_bin_type=True)
@@ -83,22 +83,26 @@ def save(reader: FolderReader, catalog: Catalog, path: Path) -> bool:
 def _file_state(state: FileState) -> list[Any]:
     return [
         str(state.path), list(state.identity), state.offset, state.size, list(state.version) if state.version else None,
-        state.meta, state.records, [[str(p.path), p.kind, p.message, p.offset, p.length] for p in state.problems],
-        state.dead, state.tail_reported, list(state.fingerprint) if state.fingerprint else None,
+        state.records, [[str(p.path), p.kind, p.message, p.offset, p.length] for p in state.problems],
+        state.dead, state.tail_reported, list(state.fingerprint) if state.fingerprint else None, state.mtime_ns,
     ]
 
 
-def _session(session: SessionInfo) -> dict[str, Any]:
+def _session(session: SessionInfo, strings: Strings) -> dict[str, Any]:
+    """A session's fields; its paths as numbers in the strings table (sessions list many files)."""
     out: dict[str, Any] = {}
     for f in fields(session):
         value = getattr(session, f.name)
         if f.name == "table":
-            table = value
-            value = {name: getattr(table, name).tobytes() for name in COLUMNS} | {"blob": bytes(table.blob)}
+            pending = object.__getattribute__(value, "_load")
+            if pending is not None:  # restored from an index and never opened: the same bytes
+                value = pending.saved
+            else:
+                value = {name: getattr(value, name).tobytes() for name in COLUMNS} | {"blob": bytes(value.blob)}
         elif f.name == "files":
-            value = [str(p) for p in value]
+            value = [strings.code(p) for p in value]
         elif f.name in _PATH_FIELDS:
-            value = None if value is None else str(value)
+            value = None if value is None else strings.code(value)
         out[f.name] = value
     return out
 
@@ -114,7 +118,8 @@ def load(path: Path, roots: list[Path]) -> tuple[FolderReader, Catalog] | None:
     except OSError:
         return None
     try:
-        return _restore(data, roots)
+        with gc_paused():
+            return _restore(data, roots)
     except Exception as exc:  # a damaged or foreign cache is only a slower open
         log.info("sessiontrail: index cache %s ignored: %s", path, exc)
         return None
@@ -130,20 +135,31 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
     document = msgpack.unpackb(body, raw=False, strict_map_key=False)
     if document["roots"] != [str(r) for r in roots]:
         return None
+    paths: dict[str, Path] = {}  # one Path object per distinct path: sessions list files a lot
+
+    def path_of(text: str) -> Path:
+        found = paths.get(text)
+        if found is None:
+            found = paths[text] = Path(text)
+        return found
+
     reader = FolderReader(roots)
     for entry in document["files"]:
-        p, identity, offset, size, version, meta, records, problems, dead, tail, fingerprint = entry
-        reader.files[Path(p)] = FileState(
-            Path(p), tuple(identity), offset, size, tuple(version) if version else None, meta, records,
-            [Problem(Path(a), b, c, d, e) for a, b, c, d, e in problems], dead, tail,
-            tuple(fingerprint) if fingerprint else None, verify=True,
+        p, identity, offset, size, version, records, problems, dead, tail, fingerprint, mtime_ns = entry
+        reader.files[path_of(p)] = FileState(
+            path_of(p), tuple(identity), offset, size, tuple(version) if version else None, None, records,
+            [Problem(path_of(a), b, c, d, e) for a, b, c, d, e in problems], dead, tail,
+            tuple(fingerprint) if fingerprint else None, mtime_ns,
         )
     catalog = Catalog()
     strings = catalog.strings
     for kind, value in document["strings"]:
-        strings.code(Path(value) if kind == "p" else value)
-    catalog.file_meta = {Path(p): meta for p, meta in document["file_meta"]}
-    catalog._pending_ends = {(sid, span): (record, Path(p)) for sid, span, record, p in document["pending"]}  # noqa: SLF001
+        strings.code(path_of(value) if kind == "p" else value)
+    catalog.file_meta = {path_of(p): meta for p, meta in document["file_meta"]}
+    for path, state in reader.files.items():
+        state.meta = catalog.file_meta.get(path)  # the same record: saved once
+    catalog._pending_ends = {(sid, span): (record, path_of(p)) for sid, span, record, p in document["pending"]}  # noqa: SLF001
+    values = strings.values
     for saved in document["sessions"]:
         session = SessionInfo(saved["id"], table=_table(saved["table"], strings))
         for f in fields(session):
@@ -151,25 +167,30 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
                 continue
             value = saved[f.name]
             if f.name == "files":
-                value = {Path(p): None for p in value}
+                value = dict.fromkeys(values[i] for i in value)
             elif f.name in _PATH_FIELDS:
-                value = None if value is None else Path(value)
+                value = None if value is None else values[value]
             setattr(session, f.name, value)
         catalog.sessions[session.id] = session
     return reader, catalog
 
 
 def _table(saved: dict[str, bytes], strings: Strings) -> NodeTable:
-    table = NodeTable(strings)
-    for name in COLUMNS:
-        column = getattr(table, name)
-        column.frombytes(saved[name])
-    table.blob = bytearray(saved["blob"])
-    lengths = {len(getattr(table, name)) for name in COLUMNS}
-    if len(lengths) != 1:
-        raise ValueError("columns of different lengths")
-    table.seen = set(table.ids)
-    ends = table.ends
-    table.open_rows = {table.ids[row]: row for row in range(len(ends)) if ends[row] == OPEN}
-    return table
+    def load(table: NodeTable) -> None:
+        try:
+            for name in COLUMNS:
+                getattr(table, name).frombytes(saved[name])
+            if len({len(getattr(table, name)) for name in COLUMNS}) != 1:
+                raise ValueError("columns of different lengths")
+        except (KeyError, ValueError, TypeError) as exc:  # the CRC passed, so only a bug gets here
+            log.warning("sessiontrail: index cache: a session's nodes could not be restored (%s)", exc)
+            NodeTable.__init__(table, strings)
+            return
+        table.blob = bytearray(saved["blob"])
+        table.seen = set(table.ids)
+        ends = table.ends
+        if OPEN in ends:
+            table.open_rows = {table.ids[row]: row for row in range(len(ends)) if ends[row] == OPEN}
 
+    load.saved = saved  # type: ignore[attr-defined]  # written back as is if never loaded
+    return NodeTable.deferred(strings, load)

@@ -32,7 +32,9 @@ from ._format import (
 )
 
 READ_CHUNK = 4 << 20  # bytes decoded per step: bounds the memory of records in flight
-FINGERPRINT_BYTES = 4096  # the first bytes of a file, which hold its header and writer's record
+# The first bytes of a file: its header and the first frame's header, whose CRC covers the
+# writer's `file` record (writer id, sequence number, time), unique to each file.
+FINGERPRINT_BYTES = 64
 SETTLE_SECONDS = 2.0  # a file unmodified this long with an unfinished tail is torn
 
 
@@ -98,7 +100,7 @@ class FileState:
     # (length, CRC-32) of the file's first bytes when first read: a file deleted and replaced
     # can get the same inode number back, so identity alone does not prove it is the same file.
     fingerprint: tuple[int, int] | None = None
-    verify: bool = False  # check the fingerprint at the next poll (restored from an index)
+    mtime_ns: int = 0  # when last read: a file whose size and mtime are unchanged is not re-checked
 
     @property
     def damaged(self) -> bool:
@@ -146,14 +148,14 @@ class FolderReader:
             if state is not None and (
                 state.identity != identity
                 or st.st_size < state.offset
-                or ((state.verify or st.st_size != state.size) and not _same_start(path, state.fingerprint))
+                or ((st.st_size, st.st_mtime_ns) != (state.size, state.mtime_ns) and not _same_start(path, state.fingerprint))
             ):
                 del self.files[path]  # replaced or truncated: read it again from the start
                 self._removed(batch, path)
                 state = None
             if state is None:
                 state = self.files[path] = FileState(path, identity)
-            state.verify = False
+            state.mtime_ns = st.st_mtime_ns
             settled = final or time.time() - st.st_mtime >= self.settle_seconds
             self._read(state, st.st_size, batch, settled)
         self._apply = None

@@ -12,7 +12,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from recorder._format import FILE_SUFFIX
+
 log = logging.getLogger("sessiontrail.viewer")
+
+HINT_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})
 
 
 class FolderWatcher(QObject):
@@ -35,6 +39,13 @@ class FolderWatcher(QObject):
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event) -> None:  # noqa: ANN001
+                # Only changes to session files (or folders) are hints. Opens and reads are not:
+                # the reader's own reads would wake it again, and at 2,000 files their events
+                # kept this thread busy enough to slow loading threefold.
+                if event.event_type not in HINT_EVENTS:
+                    return
+                if not event.is_directory and not str(getattr(event, "dest_path", "") or event.src_path).endswith(FILE_SUFFIX):
+                    return
                 signal.emit()
 
         observer = Observer()

@@ -44,7 +44,7 @@ class SessionRow:
     dropped: int
     hostname: str | None
     pid: int | None
-    files: tuple[str, ...]
+    files: tuple[Path, ...]
     models: tuple[tuple[str, int, int, float | None], ...]  # name, calls, tokens, cost
     agents: tuple[tuple[str, int, int, float | None], ...]  # name, spans, tokens, cost
     heartbeat_interval: float
@@ -92,7 +92,7 @@ class SessionRow:
             dropped=session.dropped,
             hostname=session.hostname,
             pid=session.pid,
-            files=tuple(str(p) for p in session.files),
+            files=tuple(session.files),  # Paths, made text only when shown
             models=tuple((k, *v) for k, v in sorted(session.models.items())),
             agents=tuple((k, *v) for k, v in sorted(session.agents.items())),
             heartbeat_interval=session.heartbeat_interval,

@@ -125,7 +125,7 @@ class SessionDetailsWidget(QWidget):
         f["Cost"].setText(format_cost(row.cost) if row.cost is not None else "unknown")
         f["Host"].setText(f"{row.hostname or '-'} · pid {row.pid or '-'}")
         f["Dropped"].setText(f"{row.dropped:,} records dropped by the recorder" if row.dropped else "none")
-        self.files_model.setStringList(list(row.files))
+        self.files_model.setStringList([str(p) for p in row.files])
 
     def show_host(self, info: dict[str, Any] | None) -> None:
         if info is None:
