@@ -27,7 +27,7 @@ from ._format import (
     decode_attrs,
     record_dict,
 )
-from ._nodes import MAX_ID, NO_ID, OPEN, Node, NodesView, NodeTable, Strings
+from ._nodes import MAX_ID, NO_ID, NO_STATUS, OPEN, Node, NodesView, NodeTable, Strings
 from .reader import Batch, gc_paused
 
 DEFAULT_HEARTBEAT = 2.0
@@ -263,14 +263,48 @@ class Catalog:
             changed |= self.remove_file(path)
         with gc_paused():
             for chunk in batch.files:
-                apply, path = self._apply_record, chunk.path
-                for record in chunk.records:
-                    sid = apply(record, path)
-                    if sid is not None:
-                        changed.add(sid)
-                    elif record[0] in (T_HEARTBEAT, T_DROPPED) and len(record) > 2:
-                        changed.update(s for s in _list(record[2]) if isinstance(s, str) and s in self.sessions)
+                self._apply_chunk(chunk.path, chunk.records, changed)
         return changed
+
+    def _apply_chunk(self, path: Path, records: list[list[Any]], changed: set[str]) -> None:
+        """Fold one file's records. Spans and events of a session already known in this file,
+        with every field well-formed, take an inlined path (they are nearly all records);
+        anything else goes through ``_apply_record``, which checks and handles every case."""
+        code_of = self.strings.code
+        index = self.strings._index  # noqa: SLF001 - read-only lookups, on the hot path
+        file_code, ok_code, error_code = code_of(path), code_of("ok"), code_of("error")
+        slow = self._apply_record
+        last_sid: Any = None
+        session: SessionInfo | None = None
+        table: NodeTable | None = None
+        for record in records:
+            code = record[0]
+            if session is not None and len(record) > 2 and record[2] == last_sid:
+                ts = record[1]
+                if type(ts) is int and -MAX_ID <= ts <= MAX_ID:
+                    if code == T_EVENT and len(record) >= 9:
+                        if _fast_node(session, table, record, ts, False, index, file_code, ok_code, error_code):  # type: ignore[arg-type]
+                            continue
+                    elif code == T_SPAN_START and len(record) >= 8 and (
+                        not self._pending_ends or (last_sid, record[3]) not in self._pending_ends
+                    ):
+                        if _fast_node(session, table, record, ts, True, index, file_code, ok_code, error_code):  # type: ignore[arg-type]
+                            continue
+                    elif code == T_SPAN_END and len(record) >= 6:
+                        row = table.open_rows.get(record[3])  # type: ignore[union-attr]
+                        if row is not None:
+                            if ts > session.last_seen:
+                                session.last_seen = ts
+                            _finish(table, row, record, ts)  # type: ignore[arg-type]
+                            continue
+            sid = slow(record, path)
+            if sid is not None:
+                changed.add(sid)
+                candidate = self.sessions.get(sid)
+                if candidate is not None and candidate.start is not None:
+                    session, table, last_sid = candidate, candidate.table, sid
+            elif code in (T_HEARTBEAT, T_DROPPED) and len(record) > 2:
+                changed.update(s for s in _list(record[2]) if isinstance(s, str) and s in self.sessions)
 
     def host_info(self, session: SessionInfo) -> dict[str, Any] | None:
         for path in ([session.start_file] if session.start_file else []) + list(session.files):
@@ -416,6 +450,64 @@ class Catalog:
             pending = self._pending_ends.pop((session.id, node_id), None)
             if pending is not None:
                 _finish(table, row, pending[0], _int(pending[0][1]))
+
+
+_COUNTED = frozenset({"error", "llm", "tool", "agent"})  # kinds _count does more than count
+
+
+def _fast_node(session: SessionInfo, table: NodeTable, record: list[Any], ts: int, is_span: bool,
+               index: dict[Any, int], file_code: int, ok_code: int, error_code: int) -> bool:
+    """Add a well-formed span start or event the quick way; False (nothing done) otherwise.
+    Does exactly what ``Catalog._add_node`` does for such a record."""
+    node_id, parent, kind, name = record[3], record[4], record[5], record[6]
+    if type(node_id) is not int or not 0 <= node_id <= MAX_ID or node_id in table.seen:
+        return False
+    if parent is None:
+        parent = NO_ID
+    elif type(parent) is not int or not 0 <= parent <= MAX_ID:
+        return False
+    if type(kind) is not str or type(name) is not str:
+        return False
+    kind_code, name_code = index.get(kind), index.get(name)
+    if kind_code is None or name_code is None:
+        return False  # a new string: the slow path adds it to the table
+    if is_span:
+        end, packed, status = OPEN, record[7], NO_STATUS
+    else:
+        end, packed = record[7], record[8]
+        if end is None:
+            end = ts
+        elif type(end) is not int or not ts <= end <= MAX_ID:
+            return False
+        status = error_code if kind == "error" else ok_code
+        if end > session.last_seen:
+            session.last_seen = end
+    if packed is not None and type(packed) is not bytes:
+        return False
+    if ts > session.last_seen:
+        session.last_seen = ts
+    row = len(table.ids)
+    table.ids.append(node_id)
+    table.parents.append(parent)
+    table.starts.append(ts)
+    table.ends.append(end)
+    table.kinds.append(kind_code)
+    table.names.append(name_code)
+    table.statuses.append(status)
+    table.spans.append(is_span)
+    table.files.append(file_code)
+    table.attr_at.append(table._store(packed))  # noqa: SLF001
+    table.end_attr_at.append(-1)
+    table.seen.add(node_id)
+    if is_span:
+        table.open_rows[node_id] = row
+    if table._row_index is not None:  # noqa: SLF001
+        table._row_index[node_id] = row  # noqa: SLF001
+    if kind in _COUNTED:
+        session._count(kind, name, parent, packed)  # noqa: SLF001
+    else:
+        session.event_count += 1
+    return True
 
 
 def _list(value: Any) -> list[Any]:

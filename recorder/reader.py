@@ -136,7 +136,9 @@ class FolderReader:
         """
         batch = Batch()
         self._apply = apply
-        found = dict(self._discover(batch))
+        # By name: a writer's files then come in the order it wrote them (names start with the
+        # time and end with a sequence number), so spans mostly end after they start.
+        found = dict(sorted(self._discover(batch), key=lambda item: item[0].name))
         for path in [p for p in self.files if p not in found]:
             del self.files[path]
             self._removed(batch, path)

@@ -18,6 +18,7 @@ from .watcher import FolderWatcher
 
 POLL_MS = 250  # size poll: the upper bound on how late an update can be
 DEBOUNCE_MS = 40  # after a watchdog hint, wait this long for the burst to end
+INDEX_DELAY_MS = 3000  # after the first load, write the index cache this much later
 
 
 class StoreWorker(QObject):
@@ -35,6 +36,7 @@ class StoreWorker(QObject):
         self._first = True
         self._poll_timer: QTimer | None = None
         self._debounce: QTimer | None = None
+        self._index_timer: QTimer | None = None
         self._watcher: FolderWatcher | None = None
         self._stopped = False
 
@@ -48,6 +50,12 @@ class StoreWorker(QObject):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.poll)
+        # The index is written a little after the first load, not right after it: writing it
+        # holds the GIL for a while, and the window is busy showing what was just loaded.
+        self._index_timer = QTimer(self)
+        self._index_timer.setSingleShot(True)
+        self._index_timer.setInterval(INDEX_DELAY_MS)
+        self._index_timer.timeout.connect(self._save_index)
         self._watcher = FolderWatcher(self)
         self._watcher.changed.connect(self._hint)
 
@@ -94,10 +102,16 @@ class StoreWorker(QObject):
             self.updated.emit(update)
         if first:
             self.loaded.emit()
-            store.save_index()  # after the window has what it needs: the next open starts from it
+            if self._index_timer is not None:
+                self._index_timer.start()
         selected = self._selected
         if selected and (any(r.id == selected for r in update.rows) or selected in update.removed):
             self.traced.emit(selected, store.trace(selected))
+
+    @Slot()
+    def _save_index(self) -> None:
+        if self._store is not None and not self._stopped:
+            self._store.save_index()
 
     @Slot()
     def stop(self) -> None:
@@ -111,6 +125,8 @@ class StoreWorker(QObject):
             self._poll_timer.stop()
         if self._debounce is not None:
             self._debounce.stop()
+        if self._index_timer is not None:
+            self._index_timer.stop()
         if self._watcher is not None:
             self._watcher.stop()
         self.deleteLater()
