@@ -13,6 +13,7 @@ from typing import Any
 
 from . import _lifecycle, _state
 from ._context import bind_context, current_span_var, parent_span_of
+from ._encode import pack_event
 from ._session import (
     ActionEvent,
     EndState,
@@ -248,15 +249,24 @@ def current_session() -> Session | None:
 
 def record(event: Event) -> None:
     """Record an event in the current session, under the current span. Never raises."""
-    span = current_span_var.get()
-    if span is not None and span[0]._end_ns is None:  # the common case, inlined: it runs per event
-        span[0]._record(event, span[1])
-        return
-    session = resolve_session()
-    if session is None:
-        _state.count_unattributed()
-        return
-    session._record(event, parent_span_of(session))
+    try:
+        span = current_span_var.get()
+        if span is not None and span[0]._end_ns is None:
+            session, parent = span
+        else:
+            session = resolve_session()
+            if session is None:
+                _state.count_unattributed()
+                return
+            parent = parent_span_of(session)
+        # The common case, inlined (it runs per event): a plain event, no redaction.
+        fast = _state.fast_writer
+        if fast is not None and isinstance(event, Event) and event.kind != "error":
+            fast.submit(pack_event(event.to_record(session, parent)))
+            return
+        session._record(event, parent)
+    except Exception:
+        _state.count_internal_error()
 
 
 def flush(timeout: float = 5.0) -> bool:
