@@ -23,7 +23,7 @@ from opentelemetry.trace import StatusCode
 
 from . import _state
 from ._context import parent_span_of
-from ._format import REC_EVENT, REC_SPAN_END, REC_SPAN_START
+from ._format import T_EVENT, T_SPAN_END, T_SPAN_START
 from ._session import Session
 from .decorators import resolve_session
 from .interchange import span_kind
@@ -171,18 +171,8 @@ class SessionTrailSpanProcessor(SpanProcessor):
             self._open[span_id] = (session, parent_id, kind)
         if kind == "llm":
             return  # recorded whole at its end, as an LLM event
-        _state.emit(
-            {
-                "type": REC_SPAN_START,
-                "ts": span.start_time,
-                "session": session.id,
-                "span": span_id,
-                "parent": parent_id,
-                "kind": kind,
-                "name": span.name,
-                "attrs": {"otel_attributes": attributes, "otel_kind": span.kind.name, "trace_id": format(context.trace_id, "032x")},
-            }
-        )
+        attrs = {"otel_attributes": attributes, "otel_kind": span.kind.name, "trace_id": format(context.trace_id, "032x")}
+        _state.emit([T_SPAN_START, span.start_time, session.id, span_id, parent_id, kind, span.name, attrs])
 
     def _session_for_trace(self, trace_id: int, span: Span) -> Session:
         """A session per OTel trace when no sessiontrail session is current (lock held)."""
@@ -209,33 +199,15 @@ class SessionTrailSpanProcessor(SpanProcessor):
             attrs = llm_attributes(span)
             if failed:
                 attrs["error"] = {"message": span.status.description}
-            _state.emit(
-                {
-                    "type": REC_EVENT,
-                    "ts": span.start_time,
-                    "end_ts": span.end_time,
-                    "session": session.id,
-                    "id": span_id,
-                    "parent": parent_id,
-                    "kind": "llm",
-                    "name": attrs["model"] or span.name,
-                    "attrs": attrs,
-                }
-            )
+            end = span.end_time if span.end_time and span.end_time > span.start_time else None
+            _state.emit([T_EVENT, span.start_time, session.id, span_id, parent_id, "llm", attrs["model"] or span.name, end, attrs])
         else:
             for event in span.events:
                 self._emit_event(session, span_id, event)
-            _state.emit(
-                {
-                    "type": REC_SPAN_END,
-                    "ts": span.end_time,
-                    "session": session.id,
-                    "span": span_id,
-                    "status": "error" if failed else "ok",
-                    "attrs": {"otel_attributes": dict(span.attributes or {})}
-                    | ({"error": {"message": span.status.description}} if failed else {}),
-                }
-            )
+            attrs = {"otel_attributes": dict(span.attributes or {})}
+            if failed:
+                attrs["error"] = {"message": span.status.description}
+            _state.emit([T_SPAN_END, span.end_time, session.id, span_id, "error" if failed else "ok", attrs])
         with self._lock:
             root = self._trace_sessions.get(context.trace_id)
             if root is not None and root[1] == span_id:
@@ -254,18 +226,8 @@ class SessionTrailSpanProcessor(SpanProcessor):
             }
         from ._session import new_id
 
-        _state.emit(
-            {
-                "type": REC_EVENT,
-                "ts": event.timestamp,
-                "session": session.id,
-                "id": new_id(),
-                "parent": span_id,
-                "kind": "error" if is_exception else "action",
-                "name": str(attrs.get("exception_type") or "exception") if is_exception else event.name,
-                "attrs": attrs,
-            }
-        )
+        name = str(attrs.get("exception_type") or "exception") if is_exception else event.name
+        _state.emit([T_EVENT, event.timestamp, session.id, new_id(), span_id, "error" if is_exception else "action", name, None, attrs])
 
 
 __all__ = ["SessionTrailSpanProcessor", "span_kind", "llm_attributes"]
