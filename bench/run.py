@@ -226,8 +226,12 @@ def main() -> None:
                 ratio = float(line.split(" MB of files (")[1].split("x")[0])
                 rss = float(line.split("process RSS ")[1].split(" MB")[0])
                 if full:
-                    rows.append((f"viewer memory, {spans:,} spans (data; whole process)", f"{memory:.0f} MB = {ratio:.2f}x files; {rss:.0f} MB",
-                                 "-", "-", "< 2x the files", "PASS" if ratio < 2 else "miss"))
+                    # Judged on the whole process (Python, Qt and pyqtgraph included), the strict
+                    # reading of "memory of the viewer"; the data alone is shown beside it.
+                    files_mb = memory / ratio if ratio else 0.0
+                    rows.append((f"viewer memory, {spans:,} spans: whole process (data alone)",
+                                 f"{rss:.0f} MB = {rss / files_mb:.2f}x files ({memory:.0f} MB = {ratio:.2f}x)" if files_mb else f"{rss:.0f} MB",
+                                 "-", "-", "< 2x the files", "PASS" if files_mb and rss < 2 * files_mb else "miss"))
     out = bench_script("viewer_bench.py", "--only", "live")
     for line in out.splitlines():
         if line.startswith("record-to-visible"):

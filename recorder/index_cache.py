@@ -34,7 +34,7 @@ log = logging.getLogger("sessiontrail")
 
 INDEX_NAME = ".sessiontrail-index"
 MAGIC = b"STRAIL-INDEX\n"
-VERSION = 3
+VERSION = 4
 COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
 
@@ -60,6 +60,7 @@ def save(reader: FolderReader, catalog: Catalog, path: Path) -> bool:
         "files": [_file_state(state) for state in reader.files.values()],
         "file_meta": [[str(p), meta] for p, meta in catalog.file_meta.items()],
         "pending": [[sid, span, record, str(p)] for (sid, span), (record, p) in catalog._pending_ends.items()],  # noqa: SLF001
+        "session_fields": list(SESSION_FIELDS),
         "sessions": sessions,
     }
     try:
@@ -88,22 +89,26 @@ def _file_state(state: FileState) -> list[Any]:
     ]
 
 
-def _session(session: SessionInfo, strings: Strings) -> dict[str, Any]:
-    """A session's fields; its paths as numbers in the strings table (sessions list many files)."""
-    out: dict[str, Any] = {}
-    for f in fields(session):
-        value = getattr(session, f.name)
-        if f.name == "table":
+SESSION_FIELDS = tuple(f.name for f in fields(SessionInfo))
+
+
+def _session(session: SessionInfo, strings: Strings) -> list[Any]:
+    """A session's fields in SESSION_FIELDS order; its paths as numbers in the strings table
+    (sessions list many files)."""
+    out: list[Any] = []
+    for name in SESSION_FIELDS:
+        value = getattr(session, name)
+        if name == "table":
             pending = object.__getattribute__(value, "_load")
             if pending is not None:  # restored from an index and never opened: the same bytes
                 value = pending.saved
             else:
-                value = {name: getattr(value, name).tobytes() for name in COLUMNS} | {"blob": bytes(value.blob)}
-        elif f.name == "files":
+                value = {column: getattr(value, column).tobytes() for column in COLUMNS} | {"blob": bytes(value.blob)}
+        elif name == "files":
             value = [strings.code(p) for p in value]
-        elif f.name in _PATH_FIELDS:
+        elif name in _PATH_FIELDS:
             value = None if value is None else strings.code(value)
-        out[f.name] = value
+        out.append(value)
     return out
 
 
@@ -160,17 +165,18 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
         state.meta = catalog.file_meta.get(path)  # the same record: saved once
     catalog._pending_ends = {(sid, span): (record, path_of(p)) for sid, span, record, p in document["pending"]}  # noqa: SLF001
     values = strings.values
+    if document["session_fields"] != list(SESSION_FIELDS):
+        return None  # written by a version whose sessions had other fields
+    at = {name: i for i, name in enumerate(SESSION_FIELDS)}
+    table_at, files_at = at["table"], at["files"]
+    paths_at = [at[name] for name in _PATH_FIELDS]
     for saved in document["sessions"]:
-        session = SessionInfo(saved["id"], table=_table(saved["table"], strings))
-        for f in fields(session):
-            if f.name in ("id", "table"):
-                continue
-            value = saved[f.name]
-            if f.name == "files":
-                value = dict.fromkeys(values[i] for i in value)
-            elif f.name in _PATH_FIELDS:
-                value = None if value is None else values[value]
-            setattr(session, f.name, value)
+        saved[table_at] = _table(saved[table_at], strings)
+        saved[files_at] = dict.fromkeys(values[i] for i in saved[files_at])
+        for i in paths_at:
+            if saved[i] is not None:
+                saved[i] = values[saved[i]]
+        session = SessionInfo(*saved)
         catalog.sessions[session.id] = session
     return reader, catalog
 
