@@ -21,7 +21,7 @@ from ..style import KIND_COLORS, format_duration, plain_tooltip
 BAR_HEIGHT = 0.72  # of a lane
 LABEL_MIN_PX = 48  # bars at least this wide get their name written on them
 GRID_COLOR = QColor(0, 0, 0, 40)
-DENSE_FACTOR = 4  # a lane with more visible nodes than this times its pixel columns is drawn per column
+DENSE_FACTOR = 1  # a lane with more visible nodes than pixel columns (times this) is drawn per column
 MAX_LABELS = 400
 
 
