@@ -6,6 +6,7 @@ immutable ``SessionRow`` and ``Trace`` values it produces.
 
 from __future__ import annotations
 
+import ctypes
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -111,6 +112,24 @@ class StoreUpdate:
 
 
 INDEX_MIN_RECORDS = 50_000  # folders smaller than this read fast enough without an index
+TRIM_AFTER = 100_000  # records read, or nodes laid out, after which freed memory is handed back
+
+_libc: Any = None
+
+
+def release_free_memory() -> None:
+    """Hand memory freed after a big read back to the OS. glibc keeps freed heap pages for
+    reuse, so the decoded records of a big folder, gone once folded, still counted in the
+    viewer's memory (measured: 60 MB of a 1M-span session). No-op where there is no glibc."""
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL("libc.so.6")
+            _libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)
 
 
 class SessionStore:
@@ -155,6 +174,8 @@ class SessionStore:
         ids = self.catalog.sessions.keys() if full else (changed - set(removed))
         rows = tuple(SessionRow.of(self.catalog.sessions[sid], now) for sid in ids)
         self._unindexed += batch.record_count + len(batch.removed)
+        if batch.record_count >= TRIM_AFTER:
+            release_free_memory()
         return StoreUpdate(rows, removed, self.problems(), batch.record_count, full)
 
     def save_index(self, min_records: int = INDEX_MIN_RECORDS) -> bool:
@@ -174,7 +195,12 @@ class SessionStore:
 
     def trace(self, session_id: str) -> Trace | None:
         session = self.catalog.sessions.get(session_id)
-        return None if session is None else build_trace(session)
+        if session is None:
+            return None
+        trace = build_trace(session)
+        if len(trace) >= TRIM_AFTER:
+            release_free_memory()  # the layout's temporary arrays
+        return trace
 
     def host_info(self, session_id: str) -> dict[str, Any] | None:
         session = self.catalog.sessions.get(session_id)
