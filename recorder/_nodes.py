@@ -80,7 +80,7 @@ class NodeTable:
 
     __slots__ = (
         "strings", "ids", "parents", "starts", "ends", "kinds", "names", "statuses", "spans", "files",
-        "blob", "attr_at", "end_attr_at", "seen", "open_rows", "_row_index", "_load",
+        "blob", "attr_at", "end_attr_at", "source", "seen", "open_rows", "_row_index", "_load",
     )
     COLUMNS = ("ids", "parents", "starts", "ends", "kinds", "names", "statuses", "spans", "files", "attr_at", "end_attr_at")
 
@@ -101,7 +101,12 @@ class NodeTable:
         self.blob = bytearray()
         self.attr_at = array("q")
         self.end_attr_at = array("q")
-        self.seen: set[int] = set()  # ids read so far: a copied file's duplicates count once
+        # Duplicates (the same span or event read twice) can only come from two sources: one
+        # writer never writes an id twice, and copies of its files are recognised whole by the
+        # catalog. So the set of ids read, ~64 bytes a node, exists only once a second source
+        # (another writer, an export) adds nodes to the session.
+        self.source: Any = None
+        self.seen: set[int] | None = None
         self.open_rows: dict[int, int] = {}  # span id -> row, for spans waiting for their end
         self._row_index: dict[int, int] | None = None  # id -> row, built when asked for
 
@@ -143,12 +148,24 @@ class NodeTable:
         self.files.append(code(file))
         self.attr_at.append(self._store(packed))
         self.end_attr_at.append(-1)
-        self.seen.add(node_id)
+        if self.seen is not None:
+            self.seen.add(node_id)
         if end == OPEN:
             self.open_rows[node_id] = row
         if self._row_index is not None:
             self._row_index[node_id] = row
         return row
+
+    def note_source(self, source: Any) -> None:
+        """Nodes are about to come from source (a writer id, or a file for other writers)."""
+        if self.source is None:
+            self.source = source
+        elif self.seen is None and source != self.source:
+            self.seen = set(self.ids)
+
+    def has(self, node_id: int) -> bool:
+        """Whether a node with this id was already read (only tracked across sources)."""
+        return self.seen is not None and node_id in self.seen
 
     def finish(self, row: int, end: int, status: str, packed: bytes | None) -> None:
         self.ends[row] = max(end, self.starts[row])
@@ -210,6 +227,7 @@ class NodeTable:
     def without_file(self, file: Path) -> NodeTable:
         """A copy without the nodes read from file."""
         table = NodeTable(self.strings)
+        table.source, table.seen = self.source, (set() if self.seen is not None else None)
         gone = self.strings.code(file)
         for row in range(len(self.ids)):
             if self.files[row] != gone:
@@ -235,7 +253,7 @@ class NodesView(Mapping[int, Node]):
         return self._table.node(row)
 
     def __contains__(self, node_id: object) -> bool:
-        return node_id in self._table.seen
+        return isinstance(node_id, int) and self._table.row(node_id) is not None
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._table.ids)

@@ -255,6 +255,10 @@ class Catalog:
         self.file_meta: dict[Path, dict[str, Any]] = {}
         self.strings = Strings()  # kinds, names, statuses and paths, shared by all sessions
         self._pending_ends: dict[tuple[str, int], tuple[list[Any], Path]] = {}
+        # A file whose writer, sequence number and time equal another's is a copy of it (a
+        # teammate's copy in a subfolder, a backup): its records are skipped, not counted twice.
+        self._file_keys: dict[tuple[Any, Any, Any], Path] = {}
+        self._copies: set[Path] = set()
 
     def apply(self, batch: Batch) -> set[str]:
         """Fold a batch in; return the ids of sessions that changed (or vanished)."""
@@ -270,6 +274,8 @@ class Catalog:
         """Fold one file's records. Spans and events of a session already known in this file,
         with every field well-formed, take an inlined path (they are nearly all records);
         anything else goes through ``_apply_record``, which checks and handles every case."""
+        if path in self._copies:
+            return
         code_of = self.strings.code
         index = self.strings._index  # noqa: SLF001 - read-only lookups, on the hot path
         file_code, ok_code, error_code = code_of(path), code_of("ok"), code_of("error")
@@ -303,6 +309,9 @@ class Catalog:
                 candidate = self.sessions.get(sid)
                 if candidate is not None and candidate.start is not None:
                     session, table, last_sid = candidate, candidate.table, sid
+                    table.note_source(self._source_of(path))
+            elif code == T_FILE and path in self._copies:
+                return  # a copy of a file already read: its records are there once
             elif code in (T_HEARTBEAT, T_DROPPED) and len(record) > 2:
                 changed.update(s for s in _list(record[2]) if isinstance(s, str) and s in self.sessions)
 
@@ -322,9 +331,18 @@ class Catalog:
     def ordered(self) -> list[SessionInfo]:
         return sorted(self.sessions.values(), key=lambda s: (s.start or 0, s.id))
 
+    def _source_of(self, path: Path) -> Any:
+        """Who wrote a file's nodes: the writer id for sessiontrail writers (whose files may
+        be several, rotated), else the file itself (exports, imports, other tools)."""
+        meta = self.file_meta.get(path)
+        writer = meta.get("writer") if meta else None
+        return writer if _is_writer_id(writer) else path
+
     def remove_file(self, path: Path) -> set[str]:
         """Forget everything a file contributed (it was deleted or replaced)."""
         self.file_meta.pop(path, None)
+        self._copies.discard(path)
+        self._file_keys = {k: p for k, p in self._file_keys.items() if p != path}
         changed: set[str] = set()
         for sid, session in list(self.sessions.items()):
             if path not in session.files:
@@ -364,7 +382,12 @@ class Catalog:
             record = record + [None] * (len(names) + 1 - len(record))
         ts = record[1] if type(record[1]) is int else None
         if code == T_FILE:
-            self.file_meta[path] = record_dict(record)
+            meta = self.file_meta[path] = record_dict(record)
+            key = (meta.get("writer"), meta.get("seq"), meta.get("ts"))
+            if _is_writer_id(key[0]) and key[1] is not None:
+                first = self._file_keys.setdefault(key, path)
+                if first != path and first in self.file_meta:
+                    self._copies.add(path)
             return None
         if code == T_HEARTBEAT:
             interval = _num(record[3])
@@ -394,7 +417,7 @@ class Catalog:
                 row = session.table.open_rows.get(span)
                 if row is not None:
                     _finish(session.table, row, record, ts)
-                elif span not in session.table.seen:
+                elif not session.table.has(span):
                     self._pending_ends[(sid, span)] = (record, path)
         elif code == T_SESSION_START:
             # Rotated files restate open sessions ("continued"); the original start wins.
@@ -428,8 +451,9 @@ class Catalog:
         if type(node_id) is not int or not 0 <= node_id <= MAX_ID or ts is None or not -MAX_ID <= ts <= MAX_ID:
             return
         table = session.table
-        if node_id in table.seen:
-            return  # a duplicate (a copied file): the first one counts
+        table.note_source(self._source_of(path))
+        if table.has(node_id):
+            return  # a duplicate (the same session exported or copied): the first one counts
         parent = record[4]
         if type(parent) is not int or not 0 <= parent <= MAX_ID:
             parent = NO_ID
@@ -452,6 +476,11 @@ class Catalog:
                 _finish(table, row, pending[0], _int(pending[0][1]))
 
 
+def _is_writer_id(value: Any) -> bool:
+    """A sessiontrail writer's id: 8 hex digits (exports and imports write other names)."""
+    return isinstance(value, str) and len(value) == 8 and all(c in "0123456789abcdef" for c in value)
+
+
 _COUNTED = frozenset({"error", "llm", "tool", "agent"})  # kinds _count does more than count
 
 
@@ -460,7 +489,7 @@ def _fast_node(session: SessionInfo, table: NodeTable, record: list[Any], ts: in
     """Add a well-formed span start or event the quick way; False (nothing done) otherwise.
     Does exactly what ``Catalog._add_node`` does for such a record."""
     node_id, parent, kind, name = record[3], record[4], record[5], record[6]
-    if type(node_id) is not int or not 0 <= node_id <= MAX_ID or node_id in table.seen:
+    if type(node_id) is not int or not 0 <= node_id <= MAX_ID or (table.seen is not None and node_id in table.seen):
         return False
     if parent is None:
         parent = NO_ID
@@ -498,7 +527,8 @@ def _fast_node(session: SessionInfo, table: NodeTable, record: list[Any], ts: in
     table.files.append(file_code)
     table.attr_at.append(table._store(packed))  # noqa: SLF001
     table.end_attr_at.append(-1)
-    table.seen.add(node_id)
+    if table.seen is not None:
+        table.seen.add(node_id)
     if is_span:
         table.open_rows[node_id] = row
     if table._row_index is not None:  # noqa: SLF001

@@ -34,7 +34,7 @@ log = logging.getLogger("sessiontrail")
 
 INDEX_NAME = ".sessiontrail-index"
 MAGIC = b"STRAIL-INDEX\n"
-VERSION = 4
+VERSION = 5
 COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
 
@@ -60,6 +60,8 @@ def save(reader: FolderReader, catalog: Catalog, path: Path) -> bool:
         "files": [_file_state(state) for state in reader.files.values()],
         "file_meta": [[str(p), meta] for p, meta in catalog.file_meta.items()],
         "pending": [[sid, span, record, str(p)] for (sid, span), (record, p) in catalog._pending_ends.items()],  # noqa: SLF001
+        "file_keys": [[*key, str(p)] for key, p in catalog._file_keys.items()],  # noqa: SLF001
+        "copies": [str(p) for p in catalog._copies],  # noqa: SLF001
         "session_fields": list(SESSION_FIELDS),
         "sessions": sessions,
     }
@@ -103,7 +105,12 @@ def _session(session: SessionInfo, strings: Strings) -> list[Any]:
             if pending is not None:  # restored from an index and never opened: the same bytes
                 value = pending.saved
             else:
-                value = {column: getattr(value, column).tobytes() for column in COLUMNS} | {"blob": bytes(value.blob)}
+                source = value.source
+                value = {column: getattr(value, column).tobytes() for column in COLUMNS} | {
+                    "blob": bytes(value.blob),
+                    "source": ["p", str(source)] if isinstance(source, Path) else ["s", source],
+                    "multi": value.seen is not None,
+                }
         elif name == "files":
             value = [strings.code(p) for p in value]
         elif name in _PATH_FIELDS:
@@ -164,6 +171,8 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
     for path, state in reader.files.items():
         state.meta = catalog.file_meta.get(path)  # the same record: saved once
     catalog._pending_ends = {(sid, span): (record, path_of(p)) for sid, span, record, p in document["pending"]}  # noqa: SLF001
+    catalog._file_keys = {(w, q, t): path_of(p) for w, q, t, p in document["file_keys"]}  # noqa: SLF001
+    catalog._copies = {path_of(p) for p in document["copies"]}  # noqa: SLF001
     values = strings.values
     if document["session_fields"] != list(SESSION_FIELDS):
         return None  # written by a version whose sessions had other fields
@@ -193,7 +202,9 @@ def _table(saved: dict[str, bytes], strings: Strings) -> NodeTable:
             NodeTable.__init__(table, strings)
             return
         table.blob = bytearray(saved["blob"])
-        table.seen = set(table.ids)
+        kind, source = saved["source"]
+        table.source = Path(source) if kind == "p" else source
+        table.seen = set(table.ids) if saved["multi"] else None
         ends = table.ends
         if OPEN in ends:
             table.open_rows = {table.ids[row]: row for row in range(len(ends)) if ends[row] == OPEN}

@@ -101,6 +101,7 @@ class FileState:
     # can get the same inode number back, so identity alone does not prove it is the same file.
     fingerprint: tuple[int, int] | None = None
     mtime_ns: int = 0  # when last read: a file whose size and mtime are unchanged is not re-checked
+    frame_keys: set[tuple[int, bytes, bytes]] = field(default_factory=set)  # to skip repeated frames
 
     @property
     def damaged(self) -> bool:
@@ -261,6 +262,13 @@ class FolderReader:
                     state, batch, Problem(state.path, "damaged", f"skipped {damage.reason}", base + damage.offset, damage.length)
                 )
             for frame_offset, payload in scan.frames:
+                # A frame seen before in this file (a copy tool or a disk repeated it): a writer
+                # never writes the same frame twice, and its records must not count twice.
+                key = (len(payload), data[frame_offset + 8 : frame_offset + 12], bytes(payload[:16]))  # length, CRC, start
+                if key in state.frame_keys:
+                    self._problem(state, batch, Problem(state.path, "damaged", "skipped a repeated frame", base + frame_offset, FRAME_HEADER_SIZE + len(payload)))
+                    continue
+                state.frame_keys.add(key)
                 try:
                     decoded = decode_payload(payload)
                 except ValueError as exc:

@@ -114,3 +114,55 @@ def test_small_folders_write_no_index(rec, folder):
     snapshot(store)
     assert not store.save_index()
     assert not (folder / index_cache.INDEX_NAME).exists()
+
+
+# ---------------------------------------------------------------- duplicates
+
+
+def counts(folder) -> dict:
+    from viewer.core import SessionStore
+
+    store = SessionStore([folder], index=False)
+    return {row.name: (row.event_count, row.llm_calls, row.error_count) for row in store.poll().rows}
+
+
+def test_a_copied_file_an_export_beside_the_originals_and_a_repeated_frame_count_once(rec, folder):
+    import recorder.cli  # noqa: F401 - the export below runs it in this process
+
+    record_some(rec, "a")
+    record_some(rec, "b")
+    rec.shutdown()
+    expected = counts(folder)
+    assert expected["session a"][0] > 30
+
+    # A teammate's copy of the whole folder in a subfolder: the same writer's files twice.
+    backup = folder / "backup"
+    backup.mkdir()
+    for path in folder.glob("*.trail"):
+        shutil.copy(path, backup / path.name)
+    assert counts(folder) == expected
+
+    # An export of one session (another writer, the same span and event ids) dropped beside them.
+    from viewer.core import SessionStore
+
+    (row,) = [r for r in SessionStore([folder], index=False).poll().rows if r.name == "session a"]
+    from conftest import cli
+
+    cli("export", row.id, "--dir", str(folder), "-o", str(folder / "exported.trail"))
+    assert counts(folder) == expected
+
+    # A frame repeated inside a file (a disk or a copy tool): reported, and counted once.
+    (path,) = [p for p in sorted(folder.glob("*.trail")) if p.name != "exported.trail"][:1]
+    from recorder._format import FILE_HEADER_SIZE, FRAME_HEADER_SIZE, FRAME_HEADER
+
+    data = path.read_bytes()
+    frames, pos = [], FILE_HEADER_SIZE
+    while pos < len(data):
+        _, length, _ = FRAME_HEADER.unpack_from(data, pos)
+        frames.append(data[pos : pos + FRAME_HEADER_SIZE + length])
+        pos += FRAME_HEADER_SIZE + length
+    path.write_bytes(data + frames[-1])
+    assert counts(folder) == expected
+    from recorder.reader import read_file
+
+    assert any("repeated frame" in p.message for p in read_file(path)[1])
