@@ -281,6 +281,7 @@ class Catalog:
         file_code, ok_code, error_code = code_of(path), code_of("ok"), code_of("error")
         slow = self._apply_record
         last_sid: Any = None
+        source: Any = None
         session: SessionInfo | None = None
         table: NodeTable | None = None
         for record in records:
@@ -303,13 +304,32 @@ class Catalog:
                                 session.last_seen = ts
                             _finish(table, row, record, ts)  # type: ignore[arg-type]
                             continue
+            elif code == T_SESSION_START and len(record) > 5 and type(record[5]) is dict and record[5].get("continued"):
+                # A rotated file restating a session whose original start was read: it only
+                # says the session has records in this file (half the records of a folder of
+                # many small files).
+                known = self.sessions.get(record[2]) if type(record[2]) is str else None
+                if known is not None and known.start_file is not None and not known.start_continued and known.start is not None:
+                    ts = record[1]
+                    if type(ts) is int and ts <= MAX_ID and ts > known.last_seen:
+                        known.last_seen = ts
+                    if path not in known.files:
+                        known.files[path] = None
+                    changed.add(known.id)
+                    session, table, last_sid = known, known.table, known.id
+                    if source is None:
+                        source = self._source_of(path)
+                    table.note_source(source)
+                    continue
             sid = slow(record, path)
             if sid is not None:
                 changed.add(sid)
                 candidate = self.sessions.get(sid)
                 if candidate is not None and candidate.start is not None:
                     session, table, last_sid = candidate, candidate.table, sid
-                    table.note_source(self._source_of(path))
+                    if source is None:  # once per chunk: the file record comes first
+                        source = self._source_of(path)
+                    table.note_source(source)
             elif code == T_FILE and path in self._copies:
                 return  # a copy of a file already read: its records are there once
             elif code in (T_HEARTBEAT, T_DROPPED) and len(record) > 2:
