@@ -6,8 +6,12 @@ import os
 import shutil
 import time
 
+from conftest import cli
+
 from recorder import index_cache
+from recorder._format import FILE_HEADER_SIZE, FRAME_HEADER, FRAME_HEADER_SIZE
 from recorder.decorators import agent, operation
+from recorder.reader import read_file
 
 
 def record_some(rec, tag: str, n: int = 30) -> None:
@@ -127,8 +131,6 @@ def counts(folder) -> dict:
 
 
 def test_a_copied_file_an_export_beside_the_originals_and_a_repeated_frame_count_once(rec, folder):
-    import recorder.cli  # noqa: F401 - the export below runs it in this process
-
     record_some(rec, "a")
     record_some(rec, "b")
     rec.shutdown()
@@ -146,15 +148,11 @@ def test_a_copied_file_an_export_beside_the_originals_and_a_repeated_frame_count
     from viewer.core import SessionStore
 
     (row,) = [r for r in SessionStore([folder], index=False).poll().rows if r.name == "session a"]
-    from conftest import cli
-
     cli("export", row.id, "--dir", str(folder), "-o", str(folder / "exported.trail"))
     assert counts(folder) == expected
 
     # A frame repeated inside a file (a disk or a copy tool): reported, and counted once.
     (path,) = [p for p in sorted(folder.glob("*.trail")) if p.name != "exported.trail"][:1]
-    from recorder._format import FILE_HEADER_SIZE, FRAME_HEADER_SIZE, FRAME_HEADER
-
     data = path.read_bytes()
     frames, pos = [], FILE_HEADER_SIZE
     while pos < len(data):
@@ -163,6 +161,4 @@ def test_a_copied_file_an_export_beside_the_originals_and_a_repeated_frame_count
         pos += FRAME_HEADER_SIZE + length
     path.write_bytes(data + frames[-1])
     assert counts(folder) == expected
-    from recorder.reader import read_file
-
     assert any("repeated frame" in p.message for p in read_file(path)[1])
