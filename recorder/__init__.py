@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _lifecycle, _state
-from ._context import bind_context, current_span_var, parent_span_of
+from ._context import bind_context
 from ._encode import pack_event
 from ._session import (
     ActionEvent,
@@ -26,7 +26,7 @@ from ._session import (
 )
 from ._state import Config, default_directory
 from ._writer import FSYNC_POLICIES, WriterConfig
-from .decorators import resolve_session
+from .decorators import resolve_session, session_and_parent
 from .redact import make_redactor
 
 __version__ = "0.1.0"
@@ -250,16 +250,12 @@ def current_session() -> Session | None:
 def record(event: Event) -> None:
     """Record an event in the current session, under the current span. Never raises."""
     try:
-        span = current_span_var.get()
-        if span is not None and span[0]._end_ns is None:
-            session, parent = span
-        else:
-            session = resolve_session()
-            if session is None:
-                _state.count_unattributed()
-                return
-            parent = parent_span_of(session)
-        # The common case, inlined (it runs per event): a plain event, no redaction.
+        where = session_and_parent()
+        if where is None:
+            _state.count_unattributed()
+            return
+        session, parent = where
+        # The common case (a plain event, no redaction) packs and queues here: it runs per event.
         fast = _state.fast_writer
         if fast is not None and isinstance(event, Event) and event.kind != "error":
             fast.submit(pack_event(event.to_record(session, parent)))

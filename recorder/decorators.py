@@ -38,6 +38,16 @@ def resolve_session() -> Session | None:
     return _state.single_open_session()
 
 
+def session_and_parent() -> tuple[Session, int | None] | None:
+    """Where a new span or event goes: (its session, its parent span id), or None when there
+    is no session. The first test is the common case: inside a span of a running session."""
+    span = current_span_var.get()
+    if span is not None and span[0]._end_ns is None:
+        return span
+    session = resolve_session()
+    return None if session is None else (session, parent_span_of(session))
+
+
 # ---------------------------------------------------------------------------- calls
 
 
@@ -113,15 +123,10 @@ def _str(exc: BaseException) -> str:
 
 def _span_opener(kind: str, name: str, attrs: dict[str, Any]) -> Callable[[tuple, dict], _Call | None]:
     def open_span(args: tuple, kwargs: dict) -> _Call | None:
-        # resolve_session() and parent_span_of() inlined: this runs on every decorated call.
-        span = current_span_var.get()
-        if span is not None and span[0]._end_ns is None:
-            session, parent = span[0], span[1]
-        else:
-            session = resolve_session()
-            if session is None:
-                return None
-            parent = parent_span_of(session)
+        where = session_and_parent()
+        if where is None:
+            return None
+        session, parent = where
         span_id = new_id()
         inputs = {"input": {"args": args, "kwargs": kwargs} if kwargs else {"args": args}}
         if attrs:
@@ -275,14 +280,10 @@ def _span_function(fn: Callable[..., Any], kind: str, name: str, attrs: dict[str
         fast = _state.fast_writer
         if fast is None:
             return generic(*args, **kwargs)
-        span = current_span_var.get()
-        if span is not None and span[0]._end_ns is None:
-            session, parent = span
-        else:
-            session = resolve_session()
-            if session is None:
-                return fn(*args, **kwargs)
-            parent = parent_span_of(session)
+        where = session_and_parent()
+        if where is None:
+            return fn(*args, **kwargs)
+        session, parent = where
         span_id = new_id()
         inputs = {"input": {"args": args, "kwargs": kwargs} if kwargs else {"args": args}}
         if attrs:
