@@ -6,7 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import load, run_script
+from conftest import load, only_session, run_script
+
+
+def llm_nodes(info) -> list:
+    """A session's LLM calls in the order they started."""
+    return sorted((n for n in info.nodes.values() if n.kind == "llm"), key=lambda n: n.start)
+
 
 pytest.importorskip("openai")
 pytest.importorskip("openinference.instrumentation.openai")
@@ -67,11 +73,9 @@ except openai.RateLimitError:
 recorder.end_session("Success")
 """
     )
-    catalog, problems = load(tmp_path)
-    assert not problems
-    (info,) = catalog.sessions.values()
+    info = only_session(tmp_path)
     assert info.tags == ["llm-test"] and info.end_state == "Success"
-    llm = sorted((n for n in info.nodes.values() if n.kind == "llm"), key=lambda n: n.start)
+    llm = llm_nodes(info)
     assert len(llm) == 3 and info.llm_calls == 3
     plain, streamed, failed = llm
     assert plain.attrs["model"] == "gpt-4o-mini-2024-07-18"
@@ -158,10 +162,8 @@ except anthropic.APIStatusError:
 recorder.end_session("Success")
 """
     )
-    catalog, problems = load(tmp_path)
-    assert not problems
-    (info,) = catalog.sessions.values()
-    llm = sorted((n for n in info.nodes.values() if n.kind == "llm"), key=lambda n: n.start)
+    info = only_session(tmp_path)
+    llm = llm_nodes(info)
     assert len(llm) == 3
     plain, streamed, failed = llm
     assert plain.attrs["model"] == "claude-3-5-haiku-20241022"
