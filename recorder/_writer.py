@@ -26,14 +26,11 @@ from ._format import (
     FILE_SUFFIX,
     FORMAT_MAJOR,
     FORMAT_MINOR,
-    FRAME_TARGET,
     REC_DROPPED,
     REC_FILE,
     REC_HEARTBEAT,
     encode_file_header,
-    encode_frame,
     encode_frames,
-    payload_header,
 )
 
 log = logging.getLogger("sessiontrail")
@@ -220,27 +217,18 @@ class Writer:
         """Everything queued so far as frames, the last flush ticket among it, and whether a
         flush asked for fsync. Only what is queued when this starts is taken: callers keep
         appending meanwhile."""
-        queue = self._queue
-        pop = queue.popleft
-        frames: list[tuple[bytes, int]] = []
-        parts: list[bytes] = []
-        size = biggest = 0
+        pop = self._queue.popleft
+        records: list[bytes] = []
         ticket, fsync = 0, False
-        for _ in range(len(queue)):
+        for _ in range(len(self._queue)):
             item = pop()
             if type(item) is bytes:
-                parts.append(item)
-                size += len(item)
-                if size >= FRAME_TARGET:
-                    frames.append((encode_frame(payload_header(len(parts)) + b"".join(parts)), len(parts)))
-                    biggest = max(biggest, size // len(parts))
-                    parts, size = [], 0
+                records.append(item)
             else:
                 ticket, fsync = max(ticket, item.number), fsync or item.fsync
-        if parts:
-            frames.append((encode_frame(payload_header(len(parts)) + b"".join(parts)), len(parts)))
-            biggest = max(biggest, size // len(parts))
-        if biggest:  # keep the queue within max_queue_bytes at the records' current size
+        frames = encode_frames(records)
+        if frames:  # keep the queue within max_queue_bytes at the records' current size
+            biggest = max(len(frame) // count for frame, count in frames)
             self._queue_limit = max(1000, min(self._max_records, self._max_bytes // biggest))
         return frames, ticket, fsync
 
