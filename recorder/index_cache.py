@@ -34,7 +34,7 @@ log = logging.getLogger("sessiontrail")
 
 INDEX_NAME = ".sessiontrail-index"
 MAGIC = b"STRAIL-INDEX\n"
-VERSION = 5
+VERSION = 6
 COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
 
@@ -159,7 +159,7 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
     for entry in document["files"]:
         p, identity, offset, size, version, records, problems, dead, tail, fingerprint, mtime_ns = entry
         reader.files[path_of(p)] = FileState(
-            path_of(p), tuple(identity), offset, size, tuple(version) if version else None, None, records,
+            path_of(p), tuple(identity), offset, size, tuple(version) if version else None, records,
             [Problem(path_of(a), b, c, d, e) for a, b, c, d, e in problems], dead, tail,
             tuple(fingerprint) if fingerprint else None, mtime_ns,
         )
@@ -168,8 +168,6 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
     for kind, value in document["strings"]:
         strings.code(path_of(value) if kind == "p" else value)
     catalog.file_meta = {path_of(p): meta for p, meta in document["file_meta"]}
-    for path, state in reader.files.items():
-        state.meta = catalog.file_meta.get(path)  # the same record: saved once
     catalog._pending_ends = {(sid, span): (record, path_of(p)) for sid, span, record, p in document["pending"]}  # noqa: SLF001
     catalog._file_keys = {(w, q, t): path_of(p) for w, q, t, p in document["file_keys"]}  # noqa: SLF001
     catalog._copies = {path_of(p) for p in document["copies"]}  # noqa: SLF001

@@ -22,7 +22,6 @@ from ._format import (
     FILE_SUFFIX,
     FRAME_HEADER_SIZE,
     MAX_FRAME_PAYLOAD,
-    T_FILE,
     FormatError,
     decode_file_header,
     decode_payload,
@@ -92,7 +91,6 @@ class FileState:
     offset: int = 0
     size: int = 0
     version: tuple[int, int] | None = None
-    meta: dict[str, Any] | None = None  # the file's "file" record
     records: int = 0
     problems: list[Problem] = field(default_factory=list)
     dead: bool = False  # foreign or unreadable: skipped until it changes
@@ -277,8 +275,6 @@ class FolderReader:
                 for record in decoded:
                     if type(record) is list and record and type(record[0]) is int:
                         records.append(record)
-                        if record[0] == T_FILE and state.meta is None:
-                            state.meta = record_dict(record)
                     else:
                         self._problem(state, batch, Problem(state.path, "damaged", f"a record that is not an array with a type code: {_short(record)}", base + frame_offset, FRAME_HEADER_SIZE + len(payload)))
             state.offset = base + scan.end
