@@ -37,6 +37,8 @@ class TimelineItem(pg.GraphicsObject):
         self._open_brushes = [QBrush(QColor(KIND_COLORS.get(k, KIND_COLORS["other"])), Qt.BrushStyle.Dense4Pattern) for k in KINDS]
         self._bounds = QRectF()
         self.last_paint_rects = 0  # rectangles drawn by the last paint (for tests and benchmarks)
+        self.last_paint_ms = 0.0  # how long the last paint took (for benchmarks)
+        self.dense_lanes: set[int] = set()  # lanes the last paint drew per pixel column
         self.setAcceptHoverEvents(True)
 
     # -------------------------------------------------------------- data
@@ -71,7 +73,7 @@ class TimelineItem(pg.GraphicsObject):
         node in it failed. Adjacent columns that look the same become one bar."""
         trace = self.trace
         out = []
-        self.dense_lanes: set[int] = set()  # lanes drawn per pixel column: their bars are not single nodes
+        self.dense_lanes = set()  # their bars are pixel columns, not single nodes: no labels
         if trace is None:
             return out
         columns = max(1, int(np.ceil((x_hi - x_lo) / px)))
