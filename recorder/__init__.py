@@ -6,30 +6,18 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from . import _lifecycle, _state
-from ._context import bind_context
-from ._encode import pack_event
-from ._session import (
-    ActionEvent,
-    EndState,
-    ErrorEvent,
-    Event,
-    LLMEvent,
-    Session,
-    ToolEvent,
-    _unique_tags,
-)
+from . import _instrument, _lifecycle, _state
+from ._context import bind_context, resolve_session, session_and_parent
+from ._events import ActionEvent, ErrorEvent, Event, LLMEvent, ToolEvent
+from ._session import EndState, Session, _unique_tags, start_session
 from ._state import Config, default_directory
+from ._version import __version__
 from ._writer import FSYNC_POLICIES, WriterConfig
-from .decorators import resolve_session, session_and_parent
 from .redact import make_redactor
-
-__version__ = "0.1.0"
 
 __all__ = [
     "init",
@@ -118,113 +106,20 @@ def init(
         elif directory is not None and Path(directory).expanduser() != _state.config.directory:
             log.warning("sessiontrail: init() was already called; still recording into %s", _state.config.directory)
         _lifecycle.install()
-        _attach_to_opentelemetry()
-        global _instrument_llm
-        _instrument_llm = instrument_llm_calls
+        _instrument.attach_to_opentelemetry()
+        _state.instrument_llm = instrument_llm_calls
         if otlp_endpoint and _state.live_exporter is None and _state.writer is not None:
             from ._live_otlp import LiveOtlpExporter
 
             _state.live_exporter = LiveOtlpExporter(otlp_endpoint, _state.writer.files, otlp_interval)
         if instrument_llm_calls:
-            _instrument_llm_clients()
+            _instrument.instrument_llm_clients()
         if not auto_start_session:
             return None
         if _state.auto_session is not None and _state.auto_session.is_running:
             return _state.auto_session
         _state.auto_session = start_session(name=session_name)
         return _state.auto_session
-
-
-_otel_attached = False
-
-
-def _attach_to_opentelemetry() -> None:
-    """If the program has an OpenTelemetry SDK TracerProvider, record its spans too."""
-    global _otel_attached
-    if _otel_attached:
-        return
-    try:
-        from opentelemetry import trace
-
-        provider = trace.get_tracer_provider()
-        if not hasattr(provider, "add_span_processor"):
-            return  # no SDK provider configured (the API's no-op one)
-        from .otel import SessionTrailSpanProcessor
-
-        provider.add_span_processor(SessionTrailSpanProcessor())
-        _otel_attached = True
-    except Exception:  # OpenTelemetry absent or unusual: recording works without it
-        return
-
-
-_instrumented: set[str] = set()
-_instrument_llm = False
-
-# client library -> the OpenInference instrumentor that records its calls
-LLM_INSTRUMENTATIONS = {
-    "openai": ("openinference.instrumentation.openai", "OpenAIInstrumentor"),
-    "anthropic": ("openinference.instrumentation.anthropic", "AnthropicInstrumentor"),
-}
-
-
-def _instrument_llm_clients() -> None:
-    """Turn on the OpenInference instrumentation of each LLM client the program imported,
-    feeding a TracerProvider that records into sessiontrail (the app's own SDK provider if it
-    has one, else a private one; the global provider is left alone). Runs at init() and again
-    at each start_session(), for clients imported after init()."""
-    import importlib
-    import importlib.util
-
-    # Only clients the program has imported: importing them here would cost every program.
-    wanted = [
-        (client, module, cls)
-        for client, (module, cls) in LLM_INSTRUMENTATIONS.items()
-        if client in sys.modules and client not in _instrumented and importlib.util.find_spec(module)
-    ]
-    if not wanted:
-        return
-    try:
-        from opentelemetry import trace
-        from opentelemetry.sdk.trace import TracerProvider
-
-        from .otel import SessionTrailSpanProcessor
-
-        provider = trace.get_tracer_provider()
-        if not hasattr(provider, "add_span_processor"):
-            provider = TracerProvider()
-            provider.add_span_processor(SessionTrailSpanProcessor())
-        for client, module, cls in wanted:
-            getattr(importlib.import_module(module), cls)().instrument(tracer_provider=provider)
-            _instrumented.add(client)
-    except Exception as exc:  # an instrumentation that does not fit the installed client
-        log.warning("sessiontrail: LLM calls are not recorded automatically: %s", exc)
-
-
-def start_session(
-    tags: Iterable[str] | str | None = None,
-    *,
-    name: str | None = None,
-    _make_current: bool = True,
-) -> Session:
-    """Start a new root session (never nested in another) and make it current in this context.
-
-    Usable as a context manager: ``with start_session(tags=[...]) as s:`` ends it Success,
-    or Fail if an exception escapes.
-    """
-    config = _state.ensure_configured()
-    _lifecycle.install()
-    if _instrument_llm:
-        _instrument_llm_clients()
-    extra = [tags] if isinstance(tags, str) else list(tags or ())
-    session = Session(name=name, tags=list(config.tags) + extra)
-    _state.session_started(session)
-    if _make_current:
-        from ._context import current_session_var, current_span_var
-
-        session._previous = current_session_var.get()
-        current_session_var.set(session)
-        current_span_var.set(None)
-    return session
 
 
 def end_session(
@@ -255,14 +150,15 @@ def record(event: Event) -> None:
             _state.count_unattributed()
             return
         session, parent = where
-        # The common case (a plain event, no redaction) packs and queues here: it runs per event.
-        fast = _state.fast_writer
-        if fast is not None and isinstance(event, Event) and event.kind != "error":
-            fast.submit(pack_event(event.to_record(session, parent)))
+        if type(event) in _PLAIN_EVENTS:  # the common case, per event: no error to mark
+            _state.submit(event.to_record(session.id, parent))
             return
         session._record(event, parent)
     except Exception:
         _state.count_internal_error()
+
+
+_PLAIN_EVENTS = frozenset({Event, ActionEvent, ToolEvent, LLMEvent})
 
 
 def flush(timeout: float = 5.0) -> bool:

@@ -8,12 +8,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+from . import _state
 
 if TYPE_CHECKING:
     from ._session import Session
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 current_session_var: ContextVar[Session | None] = ContextVar("sessiontrail_session", default=None)
 # (session, span id): the innermost open span of that session in this context.
@@ -28,14 +31,53 @@ def parent_span_of(session: Session) -> int | None:
     return None
 
 
-def bind_context(fn: F) -> F:
+def resolve_session() -> Session | None:
+    """The current session: the innermost span's, else this context's, else the only open
+    one, else None. (A span call sets only the span: it carries its session.)"""
+    span = current_span_var.get()
+    if span is not None and span[0].is_running:
+        return span[0]
+    session = current_session_var.get()
+    if session is not None and session.is_running:
+        return session
+    return _state.single_open_session()
+
+
+def session_and_parent() -> tuple[Session, int | None] | None:
+    """Where a new span or event goes: (its session, its parent span id), or None when there
+    is no session. The first test is the common case: inside a span of a running session."""
+    span = current_span_var.get()
+    if span is not None and span[0]._end_ns is None:
+        return span
+    session = resolve_session()
+    return None if session is None else (session, parent_span_of(session))
+
+
+def make_current(session: Session) -> Session | None:
+    """Make session this context's current session, outside any span; return the one it
+    replaces, for ``restore_previous``. (Sessions are not scopes: one started here may end
+    anywhere, in any order, so they keep what they replaced instead of a token.)"""
+    previous = current_session_var.get()
+    current_session_var.set(session)
+    current_span_var.set(None)
+    return previous
+
+
+def restore_previous(session: Session, previous: Session | None) -> None:
+    """After session ended: if it is still this context's current session, the session it
+    replaced becomes current again if that one is still running."""
+    if current_session_var.get() is session:
+        current_session_var.set(previous if previous is not None and previous.is_running else None)
+
+
+def bind_context(fn: Callable[P, R]) -> Callable[P, R]:
     """Wrap fn so that, wherever it runs (a thread, an executor), it records into the session
     and under the span that were current when bind_context was called."""
     session = current_session_var.get()
     span = current_span_var.get()
 
     @functools.wraps(fn)
-    def bound(*args: Any, **kwargs: Any) -> Any:
+    def bound(*args: P.args, **kwargs: P.kwargs) -> R:
         session_token = current_session_var.set(session)
         span_token = current_span_var.set(span)
         try:
@@ -44,4 +86,12 @@ def bind_context(fn: F) -> F:
             current_span_var.reset(span_token)
             current_session_var.reset(session_token)
 
-    return bound  # type: ignore[return-value]
+    return bound
+
+
+def _forget_context() -> None:
+    current_session_var.set(None)
+    current_span_var.set(None)
+
+
+_state.on_reset(_forget_context)

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgpack
 
-from ._format import ATTRS_AT, FIELDS, MAX_RECORD_SIZE, T_EVENT, decode_attrs, to_wire
+from ._format import ATTRS_AT, FIELDS, MAX_RECORD_SIZE, decode_attrs, to_wire
 
 MAX_REPR = 1000  # characters kept of the repr() of a value msgpack cannot store
 MAX_DEPTH = 32
@@ -101,22 +101,6 @@ def pack_wire(record: list[Any]) -> bytes:
     except Exception:  # AttributeError on a thread's first record; anything msgpack refuses
         _reset_packer()
     return _pack_slow(record, at)
-
-
-EVENT_ATTRS_AT = ATTRS_AT[T_EVENT]
-
-
-def pack_event(record: list[Any]) -> bytes:
-    """``pack_wire`` for an event record (its attributes a dict or None), minus one lookup."""
-    try:
-        pack = _local.pack
-        record[EVENT_ATTRS_AT] = pack(record[EVENT_ATTRS_AT])
-        data = pack(record)
-        if len(data) <= MAX_RECORD_SIZE:
-            return data
-    except Exception:
-        _reset_packer()
-    return _pack_slow(record, EVENT_ATTRS_AT)
 
 
 def _pack_slow(record: list[Any], at: int | None) -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import msgpack
@@ -68,6 +69,7 @@ FIELDS: dict[int, tuple[str, ...]] = {
     T_HEARTBEAT: ("ts", "sessions", "interval"),
     T_DROPPED: ("ts", "sessions", "count"),
 }
+SESSION_AT = 2  # where a record that belongs to one session holds its id
 ATTRS_AT = {code: 1 + names.index("attrs") for code, names in FIELDS.items() if "attrs" in names}
 
 
@@ -249,6 +251,21 @@ def decode_payload(payload: memoryview | bytes) -> list[Any]:
     if not isinstance(records, list):
         raise ValueError(f"payload is a {type(records).__name__}, not an array of records")
     return records
+
+
+def file_name(ts_ns: int, label: str, writer: str, seq: int) -> str:
+    """The name a writer gives a new file: ``<UTC time>_<label>_<writer>_<seq>.trail``.
+
+    Readers never rely on it (section 1 of the spec); it only sorts a writer's files by time."""
+    stamp = datetime.fromtimestamp(ts_ns // 1_000_000_000, tz=timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}_{label}_{writer}_{seq:04d}{FILE_SUFFIX}"
+
+
+def file_record(ts_ns: int, writer: str, **fields: Any) -> list[Any]:
+    """The ``file`` record that opens every file, in its on-disk form: who wrote it (a
+    recording process, ``export`` or ``import``) and, in ``fields``, whatever else it knows
+    (``pid``, ``host``, ``seq``, ``host_info``, ``heartbeat_interval``...)."""
+    return [T_FILE, ts_ns, {"format": [FORMAT_MAJOR, FORMAT_MINOR], "writer": writer, **fields}]
 
 
 def to_wire(record: dict[str, Any]) -> list[Any]:

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from . import _state
+from ._events import ErrorEvent, mark_recorded
 
 _installed = False
 _previous_excepthook: Any = None
@@ -41,6 +42,7 @@ def install() -> None:
 
 
 def uninstall() -> None:
+    """Put the hooks back as they were (``reset()`` for tests)."""
     global _installed
     if not _installed:
         return
@@ -74,8 +76,6 @@ def _at_exit() -> None:
 
 def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     try:
-        from ._session import ErrorEvent, mark_recorded
-
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         with _state._lock:
             sessions = [s for s in _state.open_sessions.values() if s.owner_pid == _state.pid()]
@@ -103,3 +103,6 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     # The default action: die of SIGTERM, so the parent sees the usual exit status.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
+
+
+_state.on_reset(uninstall)

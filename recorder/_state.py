@@ -14,12 +14,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ._encode import pack_record, pack_wire
-from ._format import record_dict
+from ._encode import pack_wire
 from ._writer import Writer, WriterConfig
 
 if TYPE_CHECKING:
@@ -51,17 +50,17 @@ class Config:
     tags: tuple[str, ...] = ()
     capture_env: bool = True
     writer: WriterConfig = field(default_factory=WriterConfig)
-    redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    redact: Callable[[list[Any]], list[Any]] | None = None  # recorder.redact.make_redactor
 
 
 _lock = threading.RLock()
 _pid = os.getpid()
 config: Config | None = None
-_redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # config.redact, for the hot path
 writer: Writer | None = None
-# The writer when records need nothing but packing (no redaction): the per-event paths test
-# this one name and call it directly, saving a call and two checks per record.
+# The writer when records need nothing but packing (no redaction): submit() tests this one
+# name and hands the packed record straight to it.
 fast_writer: Writer | None = None
+_redact: Callable[[list[Any]], list[Any]] | None = None  # config.redact
 open_sessions: dict[str, Session] = {}
 recently_ended: deque[tuple[float, Session]] = deque(maxlen=256)
 RECENT_SECONDS = 10.0
@@ -70,7 +69,23 @@ internal_errors = 0
 unattributed = 0
 _warned_unattributed = False
 _host_info: dict[str, Any] | None = None
-live_exporter: Any = None  # _live_otlp.LiveOtlpExporter when init(otlp_endpoint=...)
+live_exporter: LiveExporter | None = None  # init(otlp_endpoint=...)
+# Instrumentation (recorder._instrument): whether init() asked for it, the program's OTel SDK
+# provider our span processor was added to, else the private provider LLM spans go to, the
+# libraries whose instrumentation is on, and those with a post-import hook (kept by reset():
+# a hook cannot be taken back).
+instrument_llm = False
+otel_provider: Any = None
+private_provider: Any = None
+instrumented: dict[str, Any] = {}  # library -> the instrumentor turned on for it
+import_hooks: set[str] = set()
+# Functions run by reset(): the modules that keep state of their own outside this one
+# (context variables, process hooks) register them, so nothing here imports them.
+_reset_hooks: list[Callable[[], None]] = []
+
+
+class LiveExporter(Protocol):
+    def close(self) -> None: ...
 
 
 def pid() -> int:
@@ -93,20 +108,28 @@ def configure(new: Config) -> None:
 def ensure_configured() -> Config:
     if config is None:
         configure(Config())
-    return config  # type: ignore[return-value]
+    assert config is not None
+    return config
 
 
-def emit(record: list[Any] | dict[str, Any], wake: bool = False, essential: bool = False) -> None:
-    """Pack record (in its on-disk form, ``_format.FIELDS``, or as a map with named fields)
-    on the caller's thread, so it is a snapshot, and queue it. Never raises."""
+def submit(record: list[Any], wake: bool = False, essential: bool = False) -> None:
+    """Queue a record (its on-disk form, ``_format.FIELDS``, attributes not yet packed),
+    packed now on the caller's thread so it is a snapshot. The one way records reach the
+    writer. Never raises.
+
+    ``wake``: write soon (a session started or ended). ``essential``: never dropped for a full
+    queue (session start, end and tags, rare and small)."""
     try:
-        w = writer
-        if w is None:
+        fast = fast_writer
+        if fast is not None:
+            fast.submit(pack_wire(record), wake, essential)
+            return
+        if writer is None:
             ensure_configured()
-            w = writer
         if _redact is not None:
-            record = _redact(record if type(record) is dict else record_dict(record))
-        w.submit(pack_wire(record) if type(record) is list else pack_record(record), wake, essential)  # type: ignore[union-attr,arg-type]
+            record = _redact(record)
+        if writer is not None:
+            writer.submit(pack_wire(record), wake, essential)
     except Exception:
         count_internal_error()
 
@@ -133,7 +156,7 @@ def count_unattributed() -> None:
 def session_started(session: Session) -> None:
     with _lock:
         open_sessions[session.id] = session
-    emit(session.start_record(), wake=True, essential=True)
+    submit(session.start_record(), wake=True, essential=True)
 
 
 def session_ended(session: Session) -> None:
@@ -145,10 +168,10 @@ def session_ended(session: Session) -> None:
             auto_session = None
 
 
-def open_session_records(*, recent: bool = False) -> list[dict[str, Any]]:
+def open_session_records(*, recent: bool = False, continued: bool = False) -> list[list[Any]]:
     """Start records of the open sessions; with ``recent``, also of sessions that ended in the
     last RECENT_SECONDS (their last records may still be queued: a new file must restate them,
-    and drops must be charged to them)."""
+    and drops must be charged to them). ``continued`` marks them as restated."""
     with _lock:
         sessions = list(open_sessions.values())
         if recent:
@@ -156,7 +179,7 @@ def open_session_records(*, recent: bool = False) -> list[dict[str, Any]]:
             while recently_ended and recently_ended[0][0] < horizon:
                 recently_ended.popleft()
             sessions += [s for _, s in recently_ended]
-    return [s.start_record() for s in sessions]
+    return [s.start_record(continued=continued) for s in sessions]
 
 
 def single_open_session() -> Session | None:
@@ -165,6 +188,20 @@ def single_open_session() -> Session | None:
         if len(open_sessions) == 1:
             return next(iter(open_sessions.values()))
     return None
+
+
+def program_name() -> str:
+    """What the running program is called, for naming its sessions: the module of
+    ``python -m module``, else the script's file name without ``.py``, else ``session``."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and getattr(spec, "name", None):
+        name = str(spec.name)
+        return name.removesuffix(".__main__")
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] not in ("", "-c", "-") else ""
+    if argv0:
+        return Path(argv0).name.removesuffix(".py") or "session"
+    return "session"
 
 
 def host_info() -> dict[str, Any] | None:
@@ -227,22 +264,23 @@ def shutdown(timeout: float = 5.0) -> None:
         live_exporter.close()  # after the writer's last flush, so the end of everything is sent
 
 
+def on_reset(hook: Callable[[], None]) -> None:
+    """Have reset() call hook (for modules that keep state of their own)."""
+    if hook not in _reset_hooks:
+        _reset_hooks.append(hook)
+
+
 def reset() -> None:
     """Close the writer and forget every session and setting (for tests)."""
-    global config, writer, auto_session, internal_errors, unattributed, _warned_unattributed, _redact, live_exporter, fast_writer
-    from . import _lifecycle
-
+    global config, writer, auto_session, internal_errors, unattributed, _warned_unattributed, _redact
+    global live_exporter, fast_writer, instrument_llm
     if writer is not None:
         writer.close()  # outside _lock: the writer thread takes it to list open sessions
     if live_exporter is not None:
         live_exporter.close()
-    from ._context import current_session_var, current_span_var
-
-    current_session_var.set(None)
-    current_span_var.set(None)
     with _lock:
         for session in open_sessions.values():
-            session._end_ns = session._start_ns  # forgotten, not ended: records nothing more
+            session.forget()
         config = None
         live_exporter = None
         _redact = None
@@ -254,8 +292,9 @@ def reset() -> None:
         internal_errors = 0
         unattributed = 0
         _warned_unattributed = False
-    _lifecycle.uninstall()
-
-
-def with_writer_config(base: Config, **changes: Any) -> Config:
-    return replace(base, writer=replace(base.writer, **changes))
+        instrument_llm = False
+        # otel_provider stays: an SDK provider cannot drop a span processor, and ours records
+        # into whatever the current configuration is. _instrument's hook turns the
+        # instrumentations off and clears `instrumented`.
+    for hook in _reset_hooks:
+        hook()

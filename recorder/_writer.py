@@ -18,20 +18,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from ._encode import pack_record
-from ._format import (
-    FILE_SUFFIX,
-    FORMAT_MAJOR,
-    FORMAT_MINOR,
-    REC_DROPPED,
-    REC_FILE,
-    REC_HEARTBEAT,
-    encode_file_header,
-    encode_frames,
-)
+from ._encode import pack_wire
+from ._format import SESSION_AT, T_DROPPED, T_HEARTBEAT, encode_file_header, encode_frames, file_name, file_record
 
 log = logging.getLogger("sessiontrail")
 
@@ -70,8 +61,8 @@ class Writer:
         self,
         directory: Path,
         config: WriterConfig,
-        open_session_records: Callable[..., list[dict]] = lambda recent=False: [],
-        host_info: Callable[[], dict | None] = lambda: None,
+        open_session_records: Callable[..., list[list[Any]]] = lambda recent=False, continued=False: [],
+        host_info: Callable[[], dict[str, Any] | None] = lambda: None,
     ) -> None:
         self.directory = Path(directory)
         self.config = config
@@ -237,32 +228,26 @@ class Writer:
         sealed, ticket, fsync = self._take_queued()
         try:
             now = time.time()
-            extra: list[dict] = []
+            extra: list[list[Any]] = []
             if now - self._last_heartbeat >= self.config.heartbeat_interval:
-                sessions = [r["session"] for r in self._open_session_records()]
+                sessions = [r[SESSION_AT] for r in self._open_session_records()]
                 if sessions:
-                    extra.append(self._heartbeat(sessions))
+                    extra.append([T_HEARTBEAT, time.time_ns(), sessions, self.config.heartbeat_interval])
                 self._last_heartbeat = now
-            if self.dropped != self._dropped_reported:
-                self._drop_sessions.update(r["session"] for r in self._open_session_records(recent=True))
-                extra.append(
-                    {
-                        "type": REC_DROPPED,
-                        "ts": time.time_ns(),
-                        "count": self.dropped,
-                        "sessions": sorted(self._drop_sessions),
-                    }
-                )
+            dropped = self.dropped
+            if dropped != self._dropped_reported:
+                self._drop_sessions.update(r[SESSION_AT] for r in self._open_session_records(recent=True))
+                extra.append([T_DROPPED, time.time_ns(), sorted(self._drop_sessions), dropped])
             ok = True
             if sealed or extra:
                 self._check_file_still_there()
-                ok = self._write_frames(sealed, encode_frames([pack_record(r) for r in extra]))
-                if ok and extra and extra[-1]["type"] == REC_DROPPED:
-                    self._dropped_reported = extra[-1]["count"]
+                ok = self._write_frames(sealed, encode_frames([pack_wire(r) for r in extra]))
+                if ok and extra and extra[-1][0] == T_DROPPED:
+                    self._dropped_reported = dropped
                     self._drop_sessions.clear()
             if fsync or self.config.fsync == "always":
                 self._fsync()
-            self._maybe_rotate_by_age(now)
+            self._maybe_rotate_by_age()
             return ok
         except Exception as exc:  # never let the writer thread die
             self._warn(f"internal error while writing: {exc!r}")
@@ -271,14 +256,6 @@ class Writer:
             with self._done:
                 self._flushed = max(self._flushed, ticket)
                 self._done.notify_all()
-
-    def _heartbeat(self, sessions: list[str]) -> dict:
-        return {
-            "type": REC_HEARTBEAT,
-            "ts": time.time_ns(),
-            "sessions": sessions,
-            "interval": self.config.heartbeat_interval,
-        }
 
     def _write_frames(self, frames: list[tuple[bytes, int]], extra: list[tuple[bytes, int]]) -> bool:
         """Write the callers' frames then the writer's own, a few MiB per write call (each call
@@ -315,34 +292,25 @@ class Writer:
         return True
 
     # ------------------------------------------------------------------ files
-    def _file_name(self) -> str:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        return f"{stamp}_{_safe_host()}_{self.pid}_{self.writer_id}_{self._seq:04d}{FILE_SUFFIX}"
-
     def _open_file(self) -> bool:
         now = time.monotonic()
         if now < self._retry_at:
             return False
-        head = [
-            pack_record(
-                {
-                    "type": REC_FILE,
-                    "ts": time.time_ns(),
-                    "format": [FORMAT_MAJOR, FORMAT_MINOR],
-                    "writer": self.writer_id,
-                    "pid": self.pid,
-                    "host": socket.gethostname(),
-                    "seq": self._seq,
-                    "host_info": self._host_info(),
-                    "heartbeat_interval": self.config.heartbeat_interval,
-                }
-            )
-        ]
+        record = file_record(
+            time.time_ns(),
+            self.writer_id,
+            pid=self.pid,
+            host=socket.gethostname(),
+            seq=self._seq,
+            host_info=self._host_info(),
+            heartbeat_interval=self.config.heartbeat_interval,
+        )
+        head = [pack_wire(record)]
         # Later files restate the sessions of this process, so one file read alone is whole.
         if self._seq:
-            head += [pack_record(r | {"continued": True}) for r in self._open_session_records(recent=True)]
+            head += [pack_wire(r) for r in self._open_session_records(recent=True, continued=True)]
         data = encode_file_header() + b"".join(frame for frame, _ in encode_frames(head))
-        path = self.directory / self._file_name()
+        path = self.directory / file_name(time.time_ns(), f"{_safe_host()}_{self.pid}", self.writer_id, self._seq)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
@@ -401,7 +369,7 @@ class Writer:
                 pass
             self._fd = None
 
-    def _maybe_rotate_by_age(self, now: float) -> None:
+    def _maybe_rotate_by_age(self) -> None:
         if self._fd is not None and time.monotonic() - self._file_opened >= self.config.rotate_seconds:
             self._close_file()
 
@@ -409,7 +377,7 @@ class Writer:
     def _count_drop(self, count: int, reason: str) -> None:
         with self._lock:
             self.dropped += count
-        self._drop_sessions.update(r["session"] for r in self._open_session_records(recent=True))
+        self._drop_sessions.update(r[SESSION_AT] for r in self._open_session_records(recent=True))
         self._warn(reason)
 
     def _warn(self, message: str) -> None:

@@ -7,7 +7,7 @@ so a record from a hostile or newer file is skipped or shown as unknown, never a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -568,31 +568,6 @@ def _finish(table: NodeTable, row: int, record: list[Any], ts: int | None) -> No
     # span_end: [code, ts, session, span, status, attrs]
     end = ts if ts is not None and ts <= MAX_ID else table.starts[row]
     table.finish(row, end, _str(record[4], "ok"), record[5] if type(record[5]) is bytes else None)
-
-
-def assign_lanes(depths: Sequence[int], starts: Sequence[float], ends: Sequence[float]) -> tuple[list[int], int]:
-    """Lanes for drawing nodes given in start order: one band of lanes per nesting depth and,
-    within a depth, a new lane only for a node that overlaps the ones before it (greedy), so
-    nothing is drawn on top of anything else. Returns each node's lane and the lane count."""
-    sub = [0] * len(depths)
-    lane_ends: dict[int, list[float]] = {}
-    for row, depth in enumerate(depths):
-        taken = lane_ends.setdefault(depth, [])
-        start = starts[row]
-        for i, lane_end in enumerate(taken):
-            if lane_end <= start:
-                taken[i] = ends[row]
-                sub[row] = i
-                break
-        else:
-            taken.append(ends[row])
-            sub[row] = len(taken) - 1
-    offsets: dict[int, int] = {}
-    total = 0
-    for depth in sorted(lane_ends):
-        offsets[depth] = total
-        total += len(lane_ends[depth])
-    return [offsets[depth] + sub[row] for row, depth in enumerate(depths)], total
 
 
 def load(paths: Iterable[str | Path] | str | Path) -> tuple[Catalog, Batch]:

@@ -18,52 +18,19 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from .catalog import Catalog, Node, SessionInfo, assign_lanes
+from ._semconv import span_kind
+from ._version import __version__
+from .catalog import Catalog, Node, SessionInfo
+from .lanes import assign_lanes
 from .prices import cost_of
 
-SCOPE = {"name": "sessiontrail", "version": "0.1.0"}
+SCOPE = {"name": "sessiontrail", "version": __version__}
 STATUS_OK, STATUS_ERROR = 1, 2
 SPAN_KIND_INTERNAL = 1
 SESSION_KIND = "session"
-
-
-OPENINFERENCE_KINDS = {
-    "LLM": "llm",
-    "TOOL": "tool",
-    "AGENT": "agent",
-    "CHAIN": "workflow",
-    "RETRIEVER": "task",
-    "EMBEDDING": "llm",
-    "RERANKER": "task",
-    "GUARDRAIL": "guardrail",
-    "EVALUATOR": "task",
-}
-GENAI_OPERATIONS = {
-    "chat": "llm",
-    "text_completion": "llm",
-    "generate_content": "llm",
-    "embeddings": "llm",
-    "execute_tool": "tool",
-    "invoke_agent": "agent",
-    "create_agent": "agent",
-}
-
-
-def span_kind(attributes: Mapping[str, Any]) -> str:
-    """Our kind for an OTel span, from the GenAI or OpenInference attributes it starts with
-    (instrumentations set the operation and model when a span starts, results later)."""
-    kind = attributes.get("openinference.span.kind")
-    if isinstance(kind, str) and kind.upper() in OPENINFERENCE_KINDS:
-        return OPENINFERENCE_KINDS[kind.upper()]
-    operation = attributes.get("gen_ai.operation.name")
-    if isinstance(operation, str) and operation in GENAI_OPERATIONS:
-        return GENAI_OPERATIONS[operation]
-    if "gen_ai.request.model" in attributes or "llm.model_name" in attributes:
-        return "llm"
-    return "operation"
 
 
 # ---------------------------------------------------------------------------- OTLP values
@@ -256,7 +223,7 @@ def to_chrome(sessions: Iterable[SessionInfo]) -> dict[str, Any]:
         lanes, count = assign_lanes([depth[n.id] for n in nodes], [n.start for n in nodes], ends)
         for lane in range(count):
             events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": lane + 1, "args": {"name": f"lane {lane}"}})
-        for node, end, lane in zip(nodes, ends, lanes, strict=True):
+        for node, end, lane in zip(nodes, ends, lanes.tolist(), strict=True):
             base = {
                 "name": node.name,
                 "cat": node.kind,

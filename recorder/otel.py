@@ -22,11 +22,11 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from . import _state
-from ._context import parent_span_of
+from ._context import parent_span_of, resolve_session
+from ._events import new_id
 from ._format import T_EVENT, T_SPAN_END, T_SPAN_START
-from ._session import Session
-from .decorators import resolve_session
-from .interchange import span_kind
+from ._semconv import span_kind
+from ._session import Session, open_session
 from .prices import cost_of
 
 ID_MASK = (1 << 63) - 1
@@ -172,16 +172,14 @@ class SessionTrailSpanProcessor(SpanProcessor):
         if kind == "llm":
             return  # recorded whole at its end, as an LLM event
         attrs = {"otel_attributes": attributes, "otel_kind": span.kind.name, "trace_id": format(context.trace_id, "032x")}
-        _state.emit([T_SPAN_START, span.start_time, session.id, span_id, parent_id, kind, span.name, attrs])
+        _state.submit([T_SPAN_START, span.start_time, session.id, span_id, parent_id, kind, span.name, attrs])
 
     def _session_for_trace(self, trace_id: int, span: Span) -> Session:
         """A session per OTel trace when no sessiontrail session is current (lock held)."""
         known = self._trace_sessions.get(trace_id)
         if known is not None:
             return known[0]
-        from . import start_session
-
-        session = start_session(name=span.name, tags=["otel"], _make_current=False)
+        session = open_session(["otel"], name=span.name)
         self._trace_sessions[trace_id] = (session, span.get_span_context().span_id & ID_MASK)
         return session
 
@@ -200,14 +198,14 @@ class SessionTrailSpanProcessor(SpanProcessor):
             if failed:
                 attrs["error"] = {"message": span.status.description}
             end = span.end_time if span.end_time and span.end_time > span.start_time else None
-            _state.emit([T_EVENT, span.start_time, session.id, span_id, parent_id, "llm", attrs["model"] or span.name, end, attrs])
+            _state.submit([T_EVENT, span.start_time, session.id, span_id, parent_id, "llm", attrs["model"] or span.name, end, attrs])
         else:
             for event in span.events:
                 self._emit_event(session, span_id, event)
             attrs = {"otel_attributes": dict(span.attributes or {})}
             if failed:
                 attrs["error"] = {"message": span.status.description}
-            _state.emit([T_SPAN_END, span.end_time, session.id, span_id, "error" if failed else "ok", attrs])
+            _state.submit([T_SPAN_END, span.end_time, session.id, span_id, "error" if failed else "ok", attrs])
         with self._lock:
             root = self._trace_sessions.get(context.trace_id)
             if root is not None and root[1] == span_id:
@@ -224,10 +222,8 @@ class SessionTrailSpanProcessor(SpanProcessor):
                 "traceback": attrs.get("exception.stacktrace"),
                 "error_type": attrs.get("exception.type"),
             }
-        from ._session import new_id
-
         name = str(attrs.get("exception_type") or "exception") if is_exception else event.name
-        _state.emit([T_EVENT, event.timestamp, session.id, new_id(), span_id, "error" if is_exception else "action", name, None, attrs])
+        _state.submit([T_EVENT, event.timestamp, session.id, new_id(), span_id, "error" if is_exception else "action", name, None, attrs])
 
 
 __all__ = ["SessionTrailSpanProcessor", "span_kind", "llm_attributes"]

@@ -3,7 +3,8 @@
 ``init(redact=True)`` masks the values of well-known secret keys (``api_key``, ``password``,
 ``authorization``, ...) at any depth and well-known API key formats inside any string;
 ``init(redact=["customer_email"])`` adds keys; ``init(redact=fn)`` applies the built-in rules,
-hands the result (a copy) to ``fn`` and writes what it returns. ``sessiontrail export --redact`` uses the same rules.
+hands the result (a copy, as a map with named fields) to ``fn`` and writes what it returns.
+``sessiontrail export --redact`` uses the same rules.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from ._format import record_dict, to_wire
 
 MASK = "[REDACTED]"
 
@@ -47,17 +50,19 @@ SECRET_PATTERNS = (
 )
 
 Record = dict[str, Any]
+WireRecord = list[Any]
 
 
 class Redactor:
-    """Returns a redacted copy of a record; the input is never modified."""
+    """Returns a redacted copy of a record, in either form (a map with named fields or the
+    on-disk array, attributes not yet packed); the input is never modified."""
 
     def __init__(self, keys: Iterable[str] = DEFAULT_KEYS, patterns: Iterable[re.Pattern[str]] = SECRET_PATTERNS) -> None:
         self.keys = frozenset(k.lower() for k in keys)
         self.patterns = tuple(patterns)
 
-    def __call__(self, record: Record) -> Record:
-        return self._value(record, 0)  # type: ignore[no-any-return]
+    def __call__(self, record: Any) -> Any:
+        return self._value(record, 0)
 
     def _value(self, value: Any, depth: int) -> Any:
         if isinstance(value, str):
@@ -77,8 +82,9 @@ class Redactor:
         return value
 
 
-def make_redactor(spec: bool | Iterable[str] | Callable[[Record], Record] | None) -> Callable[[Record], Record] | None:
-    """The redaction function for ``init(redact=...)``: None for no redaction."""
+def make_redactor(spec: bool | Iterable[str] | Callable[[Record], Record] | None) -> Callable[[WireRecord], WireRecord] | None:
+    """The redaction function for ``init(redact=...)``, applied to records in their on-disk
+    form before they are packed: None for no redaction."""
     if spec is None or spec is False:
         return None
     if spec is True:
@@ -90,19 +96,20 @@ def make_redactor(spec: bool | Iterable[str] | Callable[[Record], Record] | None
     return Redactor(DEFAULT_KEYS | {str(k) for k in spec})
 
 
-def _guarded(fn: Callable[[Record], Record]) -> Callable[[Record], Record]:
-    """A user's redaction function gets a copy and must return a dict; if it fails, the
-    record is written with every string masked rather than unredacted."""
+def _guarded(fn: Callable[[Record], Record]) -> Callable[[WireRecord], WireRecord]:
+    """A user's redaction function gets a copy with named fields and must return a map; if
+    it fails, the record is written with its content masked rather than unredacted."""
     builtin = Redactor()
 
-    def redact(record: Record) -> Record:
+    def redact(record: WireRecord) -> WireRecord:
+        named = record_dict(builtin(record))
         try:
-            result = fn(builtin(record))
+            result = fn(named)
         except Exception:
             result = None
-        if not isinstance(result, dict) or not isinstance(result.get("type"), str):
-            return _mask_all(record)
-        return result
+        if isinstance(result, dict) and result.get("type") == named["type"]:
+            return to_wire(result)
+        return to_wire(_mask_all(named))
 
     return redact
 

@@ -8,10 +8,10 @@ import time
 
 from conftest import cli
 
-from recorder import index_cache
 from recorder._format import FILE_HEADER_SIZE, FRAME_HEADER, FRAME_HEADER_SIZE
 from recorder.decorators import agent, operation
 from recorder.reader import read_file
+from viewer.core import index_cache
 
 
 def record_some(rec, tag: str, n: int = 30) -> None:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recorder._encode import pack_record
-from recorder._format import record_dict
+from recorder._format import record_dict, to_wire
 from recorder.redact import MASK, Redactor, make_redactor
 
 SECRET = "sk-proj-" + "A1b2C3d4" * 5
@@ -86,7 +86,7 @@ def test_redact_with_a_function_and_a_failing_function(tmp_path):
     (llm,) = info.nodes.values()
     assert llm.attrs["prompt"] == "<removed>" and llm.attrs["completion"] == "fine"
     broken = make_redactor(lambda record: 1 / 0)
-    out = broken({"type": "event", "ts": 1, "session": "s", "id": 1, "attrs": {"prompt": "private"}})
+    out = record_dict(broken(to_wire({"type": "event", "ts": 1, "session": "s", "id": 1, "attrs": {"prompt": "private"}})))
     assert "private" not in json.dumps(out) and out["redaction_failed"] is True
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recorder import index_cache
 from recorder.catalog import ABANDONED, ENDED, RUNNING, Catalog, SessionInfo
 from recorder.reader import FolderReader, Problem
 
+from . import index_cache
 from .trace import Trace, build_trace
 
 STATUSES = (RUNNING, ENDED, ABANDONED)
@@ -136,7 +136,7 @@ class SessionStore:
     """Reads a set of folders/files incrementally into a Catalog."""
 
     def __init__(self, paths: Iterable[str | Path], *, index: bool = True) -> None:
-        """``index``: start from the folder's index cache if it has one (recorder.index_cache)
+        """``index``: start from the folder's index cache if it has one (viewer.core.index_cache)
         and write one after reading many records, so the next open is fast."""
         self.paths = [Path(p) for p in paths]
         self.reader = FolderReader(self.paths)

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from recorder._nodes import NO_ID, NO_STATUS, OPEN, NodeTable
-from recorder.catalog import ENDED, RUNNING, SessionInfo, assign_lanes
+from recorder.catalog import ENDED, RUNNING, SessionInfo
+from recorder.lanes import assign_lanes
 
 KINDS = ("agent", "operation", "task", "workflow", "tool", "llm", "error", "action", "guardrail", "other")
 KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
@@ -198,7 +199,7 @@ class Trace:
             | np.where(~spans & (ends - starts < POINT_NS), FLAG_POINT, 0)
         ).astype(np.uint8)
         finish = np.where(self.flags & FLAG_POINT, self.x0, self.x1)  # markers take no room in a lane
-        self.lane, self.lane_count = _lanes(depth, self.x0, finish)
+        self.lane, self.lane_count = assign_lanes(depth, self.x0, finish)
         lane_order = np.argsort(self.lane, kind="stable").astype(np.int32)  # rows are by start already
         bounds = np.searchsorted(self.lane[lane_order], np.arange(self.lane_count + 1))
         self.lane_rows = [lane_order[bounds[i] : bounds[i + 1]] for i in range(self.lane_count)]
@@ -290,26 +291,6 @@ def _columns(table: NodeTable) -> dict[str, np.ndarray]:
         "statuses": view(table.statuses, np.int32),
         "spans": view(table.spans, np.int8),
     }
-
-
-def _lanes(depth: np.ndarray, x0: np.ndarray, finish: np.ndarray) -> tuple[np.ndarray, int]:
-    """Lanes as ``assign_lanes`` lays them out, in numpy where a depth has no overlaps (the
-    usual case: calls at one depth follow each other); the greedy loop runs only for depths
-    whose nodes overlap (threads, async tasks)."""
-    lane = np.zeros(len(depth), dtype=np.int32)
-    total = 0
-    for d in np.unique(depth).tolist():
-        rows = np.flatnonzero(depth == d)
-        starts, ends = x0[rows], finish[rows]
-        reach = np.maximum.accumulate(ends)
-        if len(rows) < 2 or np.all(starts[1:] >= reach[:-1]):
-            lane[rows] = total
-            total += 1
-            continue
-        sub, count = assign_lanes([0] * len(rows), starts.tolist(), ends.tolist())
-        lane[rows] = total + np.asarray(sub, dtype=np.int32)
-        total += count
-    return lane, total
 
 
 def build_trace(session: SessionInfo, now_ns: int | None = None) -> Trace:

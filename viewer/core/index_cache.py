@@ -26,9 +26,9 @@ from typing import Any
 
 import msgpack
 
-from ._nodes import OPEN, NodeTable, Strings
-from .catalog import Catalog, SessionInfo
-from .reader import FileState, FolderReader, Problem, gc_paused
+from recorder._nodes import OPEN, NodeTable, Strings
+from recorder.catalog import Catalog, SessionInfo
+from recorder.reader import FileState, FolderReader, Problem, gc_paused
 
 log = logging.getLogger("sessiontrail")
 
