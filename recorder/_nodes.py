@@ -180,7 +180,8 @@ class NodeTable:
         self.blob += packed
         return at << 24 | len(packed)
 
-    def _packed(self, at: int) -> bytes | None:
+    def packed(self, at: int) -> bytes | None:
+        """The packed attributes stored at ``at`` (an ``attr_at``/``end_attr_at`` entry)."""
         if at < 0:
             return None
         start = at >> 24
@@ -188,7 +189,7 @@ class NodeTable:
 
     def attrs(self, row: int) -> bytes | None:
         """The packed attributes a node started with."""
-        return self._packed(self.attr_at[row])
+        return self.packed(self.attr_at[row])
 
     def row(self, node_id: int) -> int | None:
         """The row of a node. Open spans are found at once (the ancestors of whatever is being
@@ -212,10 +213,10 @@ class NodeTable:
             start=self.starts[row],
             end=None if end == OPEN else end,
             status=None if status == NO_STATUS else s[status],
-            packed_attrs=self._packed(self.attr_at[row]),
+            packed_attrs=self.packed(self.attr_at[row]),
             is_span=bool(self.spans[row]),
             file=s[self.files[row]],
-            packed_end_attrs=self._packed(self.end_attr_at[row]),
+            packed_end_attrs=self.packed(self.end_attr_at[row]),
         )
 
     def kind(self, row: int) -> str:

@@ -6,13 +6,12 @@ so a record from a hostile or newer file is skipped or shown as unknown, never a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from . import rules
 from ._format import (
     FIELDS,
     T_DROPPED,
@@ -27,28 +26,17 @@ from ._format import (
     decode_attrs,
     record_dict,
 )
-from ._nodes import MAX_ID, NO_ID, NO_STATUS, OPEN, Node, NodesView, NodeTable, Strings
+from ._nodes import MAX_ID, NO_ID, NO_STATUS, OPEN, NodesView, NodeTable, Strings
 from .reader import Batch, gc_paused
 
-DEFAULT_HEARTBEAT = 2.0
-HEARTBEATS_BEFORE_ABANDONED = 3
-
-RUNNING, ENDED, ABANDONED = "running", "ended", "abandoned"
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+_int, _num = rules.as_int, rules.as_number
 
 
 def _str(value: Any, default: str = "") -> str:
     return value if isinstance(value, str) else default
 
 
-def _add(table: dict[str, list], key: str, calls: int, tokens: int, cost: float | None) -> None:
+def _add(table: dict[str, list[Any]], key: str, calls: int, tokens: int, cost: float | None) -> None:
     entry = table.get(key)
     if entry is None:
         entry = table[key] = [0, 0, None]
@@ -56,46 +44,6 @@ def _add(table: dict[str, list], key: str, calls: int, tokens: int, cost: float 
     entry[1] += tokens
     if cost is not None:
         entry[2] = (entry[2] or 0.0) + cost
-
-
-def iso(ns: int | None) -> str | None:
-    """ISO-8601 UTC with microseconds and a Z, or None."""
-    if ns is None:
-        return None
-    try:
-        return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def format_duration(seconds: float | None) -> str:
-    """A duration for people: ``850 ms``, ``12.4 s``, ``3m 05s``, ``2h 10m``."""
-    if seconds is None:
-        return "-"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
-
-
-def format_cost(cost: float | None) -> str:
-    """US dollars, with more digits for the small amounts single LLM calls cost."""
-    if cost is None:
-        return "-"
-    if cost < 0.01:
-        return f"${cost:.4f}"
-    return f"${cost:,.2f}"
-
-
-def hex_id(value: int | None) -> str | None:
-    return None if value is None else format(value & 0xFFFFFFFFFFFFFFFF, "016x")
 
 
 @dataclass
@@ -114,7 +62,7 @@ class SessionInfo:
     start_continued: bool = False
     end_file: Path | None = None
     last_seen: int = 0
-    heartbeat_interval: float = DEFAULT_HEARTBEAT
+    heartbeat_interval: float = rules.DEFAULT_HEARTBEAT
     dropped: int = 0
     table: NodeTable = field(default_factory=lambda: NodeTable(Strings()))
     event_count: int = 0
@@ -135,83 +83,27 @@ class SessionInfo:
         return NodesView(self.table)
 
     def status(self, now_ns: int | None = None) -> str:
-        if self.end_state is not None:
-            return ENDED
-        now_ns = time.time_ns() if now_ns is None else now_ns
-        grace = self.heartbeat_interval * HEARTBEATS_BEFORE_ABANDONED * 1e9
-        return RUNNING if now_ns - self.last_seen <= grace else ABANDONED
-
-    def effective_end(self, now_ns: int | None = None) -> int | None:
-        """Where the session's bar ends: its end, now while running, else the last record seen."""
-        if self.end is not None:
-            return self.end
-        status = self.status(now_ns)
-        if status == RUNNING:
-            return time.time_ns() if now_ns is None else now_ns
-        return self.last_seen or self.start
+        return rules.session_status(self.end_state, self.last_seen, self.heartbeat_interval, now_ns)
 
     def duration(self, now_ns: int | None = None) -> float | None:
-        end = self.effective_end(now_ns)
-        if self.start is None or end is None:
-            return None
-        return max(0, end - self.start) / 1e9
-
-    def summary(self, now_ns: int | None = None) -> dict[str, Any]:
-        """The fields of ``sessiontrail ls --json``."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "tags": list(self.tags),
-            "start_time": iso(self.start),
-            "end_time": iso(self.end),
-            "duration": self.duration(now_ns) if self.end is not None else None,
-            "end_state": self.end_state,
-            "end_state_reason": self.reason,
-            "status": self.status(now_ns),
-            "event_count": self.event_count,
-            "error_count": self.error_count,
-            "llm_calls": self.llm_calls,
-            "tool_calls": self.tool_calls,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "cost": self.cost,
-            "dropped": self.dropped,
-            "host": self.hostname,
-            "files": [str(p) for p in self.files],
-        }
-
-    def node_dict(self, node: Node) -> dict[str, Any]:
-        """One node as ``sessiontrail show --json`` prints it."""
-        return {
-            "id": hex_id(node.id),
-            "parent_id": hex_id(node.parent),
-            "kind": node.kind,
-            "name": node.name,
-            "span": node.is_span,
-            "start_time": iso(node.start),
-            "end_time": iso(node.end),
-            "duration": None if node.end is None else max(0, node.end - node.start) / 1e9,
-            "status": node.status if node.status is not None else (RUNNING if self.end_state is None else "unfinished"),
-            "tags": list(self.tags),
-            "attributes": node.all_attrs(),
-        }
+        return rules.duration(self.start, self.end, self.status(now_ns), self.last_seen, now_ns)
 
     # -------------------------------------------------------------- counting
     def _count(self, kind: str, name: str, parent: int, packed: bytes | None) -> None:
         self.event_count += 1
-        if kind == "error":
+        if kind == rules.ERROR_KIND:
             self.error_count += 1
             return
-        if kind not in ("llm", "tool", "agent"):
+        if kind not in rules.COUNTED_KINDS:
             return
-        if kind == "agent":
+        if kind == rules.AGENT_KIND:
             _add(self.agents, name, 1, 0, None)
             return
         attrs = decode_attrs(packed)
         cost = _num(attrs.get("cost"))
         if cost is not None:
             self.cost = (self.cost or 0.0) + cost
-        if kind == "tool":
+        if kind == rules.TOOL_KIND:
             self.tool_calls += 1
             return
         self.llm_calls += 1
@@ -385,7 +277,7 @@ class Catalog:
             session = self.sessions[sid] = SessionInfo(sid, table=NodeTable(self.strings))
             meta = self.file_meta.get(path)
             if meta:
-                session.heartbeat_interval = _num(meta.get("heartbeat_interval")) or DEFAULT_HEARTBEAT
+                session.heartbeat_interval = _num(meta.get("heartbeat_interval")) or rules.DEFAULT_HEARTBEAT
         if path not in session.files:
             session.files[path] = None
         if ts is not None and ts > session.last_seen:
@@ -501,9 +393,6 @@ def _is_writer_id(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 8 and all(c in "0123456789abcdef" for c in value)
 
 
-_COUNTED = frozenset({"error", "llm", "tool", "agent"})  # kinds _count does more than count
-
-
 def _fast_node(session: SessionInfo, table: NodeTable, record: list[Any], ts: int, is_span: bool,
                index: dict[Any, int], file_code: int, ok_code: int, error_code: int) -> bool:
     """Add a well-formed span start or event the quick way; False (nothing done) otherwise.
@@ -553,7 +442,7 @@ def _fast_node(session: SessionInfo, table: NodeTable, record: list[Any], ts: in
         table.open_rows[node_id] = row
     if table._row_index is not None:  # noqa: SLF001
         table._row_index[node_id] = row  # noqa: SLF001
-    if kind in _COUNTED:
+    if kind in rules.COUNTED_KINDS:
         session._count(kind, name, parent, packed)  # noqa: SLF001
     else:
         session.event_count += 1

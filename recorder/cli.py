@@ -12,11 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import rules
 from ._encode import pack_record, unpack_record
 from ._format import FORMAT_MAJOR, FORMAT_MINOR, encode_file_header, encode_frames
+from ._nodes import Node
 from ._state import default_directory
-from .catalog import Catalog, Node, SessionInfo, format_cost, format_duration, hex_id, iso, load
+from .catalog import Catalog, SessionInfo, load
+from .display import format_cost, format_duration, format_tokens
 from .reader import Batch, FileRecords, FolderReader, Problem
+from .summary import hex_id, iso, node_summary, session_summary
 
 EXIT_OK, EXIT_DAMAGED, EXIT_USAGE = 0, 1, 2
 
@@ -133,8 +137,7 @@ def _short(text: str, width: int) -> str:
 
 
 def _status_text(session: SessionInfo, now: int) -> str:
-    status = session.status(now)
-    return (session.end_state or "?") if status == "ended" else status
+    return rules.status_text(session.status(now), session.end_state)
 
 
 def _table(rows: list[list[str]], right: set[int]) -> str:
@@ -159,7 +162,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         if all(t in s.tags for t in args.tag) and (args.status is None or s.status(now) == args.status)
     ]
     if args.json:
-        json.dump([s.summary(now) for s in sessions], sys.stdout, indent=2, ensure_ascii=False)
+        json.dump([session_summary(s, now) for s in sessions], sys.stdout, indent=2, ensure_ascii=False)
         print()
         return EXIT_OK
     if not sessions:
@@ -203,18 +206,21 @@ def cmd_show(args: argparse.Namespace) -> int:
     now = time.time_ns()
     nodes = sorted(session.nodes.values(), key=lambda n: n.start)
     if args.json:
-        out = session.summary(now) | {"host_info": catalog.host_info(session), "events": [session.node_dict(n) for n in nodes]}
+        out = session_summary(session, now) | {
+            "host_info": catalog.host_info(session),
+            "events": [node_summary(session, n, now) for n in nodes],
+        }
         json.dump(out, sys.stdout, indent=2, ensure_ascii=False, default=repr)
         print()
         return EXIT_OK
-    summary = session.summary(now)
+    summary = session_summary(session, now)
     print(f"Session  {session.name}  ({session.id})")
     print(f"Status   {_status_text(session, now)}" + (f": {session.reason}" if session.reason else ""))
     print(f"Tags     {', '.join(session.tags) or '-'}")
     print(f"Started  {summary['start_time']}   Ended {summary['end_time'] or '-'}   Duration {format_duration(session.duration(now))}")
     print(
         f"Totals   {session.event_count} events, {session.llm_calls} LLM calls, {session.tool_calls} tool calls, "
-        f"{session.error_count} errors, {session.prompt_tokens}+{session.completion_tokens} tokens, cost {format_cost(session.cost)}"
+        f"{session.error_count} errors, {format_tokens(session.prompt_tokens, session.completion_tokens)}, cost {format_cost(session.cost)}"
     )
     if session.dropped:
         print(f"Dropped  {session.dropped} records were dropped by the recorder")
@@ -245,8 +251,8 @@ def _print_tree(session: SessionInfo, nodes: list[Node]) -> None:
 def _preview(node: Node) -> str:
     attrs = node.all_attrs()
     if node.kind == "llm":
-        tokens = f"{attrs.get('prompt_tokens') or 0}+{attrs.get('completion_tokens') or 0} tokens"
-        return f"  {tokens}, cost {format_cost(attrs.get('cost') if isinstance(attrs.get('cost'), (int, float)) else None)}"
+        tokens = format_tokens(rules.as_int(attrs.get("prompt_tokens")), rules.as_int(attrs.get("completion_tokens")))
+        return f"  {tokens}, cost {format_cost(rules.as_number(attrs.get('cost')))}"
     if node.kind == "error":
         return f"  {_short(str(attrs.get('message', '')), 60)!r}"
     return ""

@@ -21,9 +21,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from ._nodes import Node
 from ._semconv import span_kind
 from ._version import __version__
-from .catalog import Catalog, Node, SessionInfo
+from .catalog import Catalog, SessionInfo
 from .lanes import assign_lanes
 from .prices import cost_of
 

@@ -11,6 +11,7 @@ from conftest import cli
 from recorder._format import FILE_HEADER_SIZE, FRAME_HEADER, FRAME_HEADER_SIZE
 from recorder.decorators import agent, operation
 from recorder.reader import read_file
+from recorder.summary import node_summary, session_summary
 from viewer.core import index_cache
 
 
@@ -38,9 +39,9 @@ def snapshot(store) -> dict:
     catalog = store.catalog
     sessions = {}
     for session in catalog.sessions.values():
-        summary = session.summary(now_ns=0)
+        summary = session_summary(session, now_ns=0)
         summary["files"] = sorted(summary["files"])
-        nodes = sorted((session.node_dict(n) for n in session.nodes.values()), key=lambda d: d["id"])
+        nodes = sorted((node_summary(session, n) for n in session.nodes.values()), key=lambda d: d["id"])
         sessions[session.id] = (summary, nodes, session.models, session.agents)
     problems = sorted((p.path.name, p.kind, p.offset) for p in update.problems)
     return {"sessions": sessions, "problems": problems}

@@ -159,3 +159,27 @@ def test_open_spans_of_a_running_session_end_at_the_last_record(rec, folder):
 
     slow()
     s.end()
+
+
+def test_a_trace_is_a_snapshot_so_tree_and_timeline_agree(rec, folder):
+    """A span that ends after the trace was built stays as the trace drew it (running, open),
+    in the tree's nodes as on the timeline, until the next trace is built."""
+    from recorder import _clock, _state
+    from recorder._format import T_SPAN_END, T_SPAN_START
+
+    store = SessionStore([folder], index=False)
+    session = rec.start_session(name="live")
+    _state.submit([T_SPAN_START, _clock.now_ns(), session.id, 42, None, "operation", "slow", None])
+    rec.flush()
+    store.poll()
+    trace = store.trace(session.id)
+    (row,) = trace.rows_of_kind("operation").tolist()
+    assert trace.nodes[row].status == "running" and trace.flags[row] & FLAG_OPEN
+
+    _state.submit([T_SPAN_END, _clock.now_ns(), session.id, 42, "error", None])
+    rec.flush()
+    store.poll()  # the worker folds the end into the live table
+    node = trace.nodes[row]
+    assert node.status == "running" and node.open and trace.flags[row] & FLAG_OPEN  # as drawn
+    fresh = store.trace(session.id)
+    assert fresh.nodes[row].status == "error" and not fresh.flags[row] & FLAG_OPEN

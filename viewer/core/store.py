@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recorder.catalog import ABANDONED, ENDED, RUNNING, Catalog, SessionInfo
+from recorder import rules
+from recorder.catalog import Catalog, SessionInfo
 from recorder.reader import FolderReader, Problem
 
 from . import index_cache
 from .trace import Trace, build_trace
-
-STATUSES = (RUNNING, ENDED, ABANDONED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +55,12 @@ class SessionRow:
 
     @property
     def status_text(self) -> str:
-        """``running``, ``abandoned``, or the end state of an ended session."""
-        return (self.end_state or "ended") if self.status == ENDED else self.status
+        """``running``, ``abandoned``, or how an ended session ended."""
+        return rules.status_text(self.status, self.end_state)
 
     def duration(self, now_ns: int | None = None) -> float | None:
         """Seconds; a running session's duration grows with now."""
-        if self.start is None:
-            return None
-        if self.end is not None:
-            end = self.end
-        elif self.status == RUNNING:
-            end = time.time_ns() if now_ns is None else now_ns
-        else:
-            end = self.last_seen
-        return max(0, end - self.start) / 1e9
+        return rules.duration(self.start, self.end, self.status, self.last_seen, now_ns)
 
     @classmethod
     def of(cls, session: SessionInfo, now_ns: int) -> SessionRow:

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from recorder import rules
+from recorder._format import decode_attrs
 from recorder._nodes import NO_ID, NO_STATUS, OPEN, NodeTable
-from recorder.catalog import ENDED, RUNNING, SessionInfo
+from recorder.catalog import SessionInfo
 from recorder.lanes import assign_lanes
 
 KINDS = ("agent", "operation", "task", "workflow", "tool", "llm", "error", "action", "guardrail", "other")
@@ -31,7 +33,7 @@ POINT_NS = 1_000_000  # events shorter than this are drawn as markers, not bars
 class TraceNode:
     """One row of a Trace, made when asked for."""
 
-    __slots__ = ("row", "id", "parent_row", "depth", "kind", "name", "start", "end", "open", "status", "is_span", "_table", "_source")
+    __slots__ = ("row", "id", "parent_row", "depth", "kind", "name", "start", "end", "open", "status", "is_span", "_trace", "_table", "_source")
 
     def __init__(self, trace: Trace, row: int) -> None:
         table = trace.table
@@ -42,16 +44,17 @@ class TraceNode:
         self.depth = int(trace.depth[row])
         self.kind = table.kind(source)
         self.name = table.name(source)
-        self.start = int(table.starts[source])
-        end = table.ends[source]
+        self.start = int(trace.starts[row])
+        end = int(trace.raw_ends[row])
         self.open = end == OPEN  # a span that never ended (still running, or cut off)
         self.end = max(self.start, trace.end if self.open else end)  # an open span: the last record seen
-        status = table.statuses[source]
+        status = int(trace.status_codes[row])
         if self.open:
-            self.status = RUNNING if trace.status == RUNNING else "unfinished"
+            self.status = rules.open_span_status(trace.status)
         else:
             self.status = "ok" if status == NO_STATUS else table.strings.values[status]
-        self.is_span = bool(table.spans[source])
+        self.is_span = bool(trace.spans[row])
+        self._trace = trace
         self._table = table
         self._source = source
 
@@ -66,7 +69,11 @@ class TraceNode:
 
     @property
     def attrs(self) -> dict[str, Any]:
-        return self._table.node(self._source).all_attrs()
+        """Start and end attributes as they were when the trace was built."""
+        trace, row = self._trace, self.row
+        attrs = decode_attrs(self._table.packed(int(trace.attr_at[row])))
+        end_attrs = self._table.packed(int(trace.end_attr_at[row]))
+        return {**attrs, **decode_attrs(end_attrs)} if end_attrs else attrs
 
     @property
     def duration(self) -> float:
@@ -138,8 +145,10 @@ SEARCH_PREVIEWS_UP_TO = 200_000  # nodes; above this a search looks at names and
 class Trace:
     """A session's nodes in rows sorted by start, with their tree and their timeline lanes.
 
-    It keeps copies of the columns it needs, never views of the table's arrays: the worker
-    thread keeps appending to those, and an array with a live view cannot grow.
+    A snapshot: it keeps copies of every column it reads (ends, statuses and attribute
+    offsets included), never views of the table's arrays, which the worker thread keeps
+    changing (and an array with a live view cannot grow). So the timeline and the tree, both
+    drawn from one trace, always agree; the packed attributes it points to are append-only.
     """
 
     def __init__(self, session_id: str, start: int, end: int, status: str, table: NodeTable, source: np.ndarray) -> None:
@@ -177,8 +186,10 @@ class Trace:
         self._child_rows = order.astype(np.int32)
         self._child_bounds = np.searchsorted(self.parent_row[order], np.arange(-1, n + 1)).astype(np.int32)
         del order
-        starts = cols["starts"][source]
-        ends = cols["ends"][source]
+        starts = self.starts = cols["starts"][source]
+        ends = self.raw_ends = cols["ends"][source]
+        self.attr_at = cols["attr_at"][source]
+        self.end_attr_at = cols["end_attr_at"][source]
         is_open = ends == OPEN
         ends = np.maximum(np.where(is_open, end, ends), starts)
         self.x0 = (starts - start) / 1e9
@@ -190,9 +201,9 @@ class Trace:
         for code in np.unique(self._kind_codes).tolist():
             self.kind[self._kind_codes == code] = KIND_INDEX.get(strings[code], KIND_INDEX["other"])
         self.span_count = int(np.count_nonzero(cols["spans"][source]))
-        status_codes = cols["statuses"][source]
+        status_codes = self.status_codes = cols["statuses"][source]
         error_code = table.strings._index.get("error", -2)  # noqa: SLF001 - one lookup, not a scan
-        spans = cols["spans"][source].astype(bool)
+        spans = self.spans = cols["spans"][source].astype(bool)
         self.flags = (
             np.where((status_codes == error_code) & ~is_open, FLAG_FAILED, 0)
             | np.where(is_open, FLAG_OPEN, 0)
@@ -212,8 +223,12 @@ class Trace:
         self.lane_failed = [  # failures among a lane's first i nodes
             np.concatenate([[0], np.cumsum(f & FLAG_FAILED, dtype=np.int32)]) for f in self.lane_flags
         ]
-        self.nodes = _Nodes(self)
 
+    @property
+    def nodes(self) -> _Nodes:
+        """``trace.nodes[row]``: TraceNode objects made on demand. (Made per use, not kept: a
+        trace and a helper pointing at each other would wait for the cycle collector.)"""
+        return _Nodes(self)
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -290,6 +305,8 @@ def _columns(table: NodeTable) -> dict[str, np.ndarray]:
         "names": view(table.names, np.int32),
         "statuses": view(table.statuses, np.int32),
         "spans": view(table.spans, np.int8),
+        "attr_at": view(table.attr_at, np.int64),
+        "end_attr_at": view(table.end_attr_at, np.int64),
     }
 
 
@@ -299,7 +316,6 @@ def build_trace(session: SessionInfo, now_ns: int | None = None) -> Trace:
     cols = _columns(table)
     starts = cols["starts"]
     start = session.start if session.start is not None else (int(starts.min()) if len(starts) else 0)
-    last = max(session.last_seen, start)
-    end = session.end if (session.end is not None and status == ENDED) else last
+    end = rules.data_end(start, session.end, session.last_seen) or start
     source = np.lexsort((cols["ids"], starts)).astype(np.int32)  # by start, then id
     return Trace(session.id, start, end, status, table, source)

@@ -1,0 +1,69 @@
+"""Sessions and nodes as ``sessiontrail ls --json`` / ``show --json`` print them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from . import rules
+from ._nodes import Node
+from .catalog import SessionInfo
+
+
+def iso(ns: int | None) -> str | None:
+    """ISO-8601 UTC with microseconds and a Z, or None."""
+    if ns is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def hex_id(value: int | None) -> str | None:
+    """A span or event id as 16 hex digits."""
+    return None if value is None else format(value & 0xFFFFFFFFFFFFFFFF, "016x")
+
+
+def session_summary(session: SessionInfo, now_ns: int | None = None) -> dict[str, Any]:
+    """The fields of ``sessiontrail ls --json``."""
+    status = session.status(now_ns)
+    return {
+        "id": session.id,
+        "name": session.name,
+        "tags": list(session.tags),
+        "start_time": iso(session.start),
+        "end_time": iso(session.end),
+        "duration": session.duration(now_ns) if session.end is not None else None,
+        "end_state": session.end_state,
+        "end_state_reason": session.reason,
+        "status": status,
+        "event_count": session.event_count,
+        "error_count": session.error_count,
+        "llm_calls": session.llm_calls,
+        "tool_calls": session.tool_calls,
+        "prompt_tokens": session.prompt_tokens,
+        "completion_tokens": session.completion_tokens,
+        "cost": session.cost,
+        "dropped": session.dropped,
+        "host": session.hostname,
+        "files": [str(p) for p in session.files],
+    }
+
+
+def node_summary(session: SessionInfo, node: Node, now_ns: int | None = None) -> dict[str, Any]:
+    """One node as ``sessiontrail show --json`` prints it."""
+    status = node.status if node.status is not None else rules.open_span_status(session.status(now_ns))
+    return {
+        "id": hex_id(node.id),
+        "parent_id": hex_id(node.parent),
+        "kind": node.kind,
+        "name": node.name,
+        "span": node.is_span,
+        "start_time": iso(node.start),
+        "end_time": iso(node.end),
+        "duration": None if node.end is None else max(0, node.end - node.start) / 1e9,
+        "status": status,
+        "tags": list(session.tags),
+        "attributes": node.all_attrs(),
+    }

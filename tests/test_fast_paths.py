@@ -1,0 +1,125 @@
+"""Each fast path kept for speed gives what its general path gives, on generated inputs.
+
+- ``catalog._fast_node`` (spans and events of a session already known in a chunk) against
+  ``Catalog._apply_record`` (every record, every case);
+- the plain-function span wrapper (``decorators._span_function``) against the general wrapper
+  (``decorators._wrap`` with ``_span_opener``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from recorder._format import T_EVENT, T_SESSION_START, T_SPAN_END, T_SPAN_START
+from recorder.catalog import Catalog, SessionInfo
+from recorder.reader import Batch, FileRecords, FolderReader
+
+SESSIONS = ["s1", "s2"]
+
+
+def mostly(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Well-formed values most of the time (the fast path's case), ill-formed ones at times."""
+    return st.integers(0, 5).flatmap(lambda pick: bad if pick == 0 else good)
+
+
+ids = mostly(st.integers(0, 12), st.one_of(st.just(-1), st.just(1 << 63), st.none(), st.text(max_size=2)))
+parents = mostly(st.one_of(st.none(), st.integers(0, 12)), st.one_of(st.just(-1), st.text(max_size=1)))
+times = mostly(st.integers(0, 10_000), st.one_of(st.just(-(1 << 63) - 5), st.floats(0, 10), st.none()))
+end_times = mostly(st.one_of(st.none(), st.integers(0, 10_000)), st.one_of(st.floats(0, 10), st.text(max_size=1)))
+texts = mostly(st.sampled_from(["tool", "llm", "agent", "error", "operation", "x"]), st.one_of(st.integers(), st.none()))
+attrs = st.one_of(
+    st.none(),
+    st.just(msgpack.packb({"prompt_tokens": 5, "completion_tokens": 2, "cost": 0.01, "model": "m"})),
+    st.just(msgpack.packb({"cost": "free"})),
+    st.just(b"\xc1garbage"),
+    st.just({"a": 1}),
+)
+session_ids = mostly(st.just("s1"), st.just("s2"))
+
+span_starts = st.builds(lambda *f: [T_SPAN_START, *f], times, session_ids, ids, parents, texts, texts, attrs)
+events = st.builds(lambda *f: [T_EVENT, *f], times, session_ids, ids, parents, texts, texts, end_times, attrs)
+span_ends = st.builds(lambda *f: [T_SPAN_END, *f], times, session_ids, ids, st.sampled_from(["ok", "error", 3]), attrs)
+starts = st.builds(lambda t, s: [T_SESSION_START, t, s, "name", ["tag"], {}], st.integers(0, 100), session_ids)
+records = st.lists(st.one_of(span_starts, events, span_ends, starts), max_size=40)
+
+
+def folded(catalog: Catalog) -> dict[str, Any]:
+    """Everything the catalog knows of each session, as plain values."""
+    out = {}
+    for sid, s in sorted(catalog.sessions.items()):
+        nodes = [
+            (n.id, n.parent, n.kind, n.name, n.start, n.end, n.status, n.packed_attrs, n.is_span, n.packed_end_attrs)
+            for n in s.nodes.values()
+        ]
+        out[sid] = (_totals(s), s.start, s.last_seen, sorted(s.table.open_rows.items()), nodes)
+    return out
+
+
+def _totals(s: SessionInfo) -> tuple[Any, ...]:
+    return (s.event_count, s.error_count, s.llm_calls, s.tool_calls, s.prompt_tokens, s.completion_tokens, s.cost,
+            sorted(s.models.items()), sorted(s.agents.items()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(head=st.lists(starts, min_size=1, max_size=2), body=records)
+def test_catalog_fast_node_folds_like_the_general_path(head, body):
+    chunk = head + body
+    fast = Catalog()
+    fast.apply(Batch(files=[FileRecords(Path("f.trail"), [list(r) for r in chunk])]))
+    general = Catalog()
+    for record in chunk:
+        general._apply_record(list(record), Path("f.trail"))
+    assert folded(fast) == folded(general)
+
+
+@pytest.fixture
+def reader(rec, folder):
+    return FolderReader([folder])
+
+
+values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=5)),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    args=st.lists(values, max_size=3),
+    kwargs=st.dictionaries(st.sampled_from(["a", "b"]), values, max_size=2),
+    result=values,
+    raises=st.booleans(),
+    decorator_attrs=st.dictionaries(st.sampled_from(["team", "retries"]), values, max_size=2),
+)
+def test_plain_function_wrapper_records_like_the_general_wrapper(rec, reader, args, kwargs, result, raises, decorator_attrs):
+    from recorder.decorators import _span_function, _span_opener, _wrap
+
+    def work(*a: Any, **k: Any) -> Any:
+        if raises:
+            raise ValueError("no")
+        return result
+
+    fast = _span_function(work, "tool", "work", decorator_attrs)
+    general = _wrap(work, _span_opener("tool", "work", decorator_attrs))
+    with rec.start_session(name="compare") as session:
+        for wrapper in (fast, general):
+            try:
+                wrapper(*args, **kwargs)
+            except ValueError:
+                pass
+    rec.flush()
+    catalog = Catalog()
+    catalog.apply(reader.poll())
+    info = catalog.sessions[session.id]
+    spans = [n for n in info.nodes.values() if n.is_span]
+    errors = [n for n in info.nodes.values() if n.kind == "error"]
+    assert len(spans) == 2 and len(errors) == (2 if raises else 0)
+    a, b = sorted(spans, key=lambda n: n.start)
+    assert (a.kind, a.name, a.parent, a.status, a.attrs, a.end_attrs) == (b.kind, b.name, b.parent, b.status, b.attrs, b.end_attrs)
