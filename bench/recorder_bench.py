@@ -130,7 +130,9 @@ def main() -> None:
         started = time.perf_counter()
         batch = FolderReader(write_dir).poll(apply=lambda part: None)
         elapsed = time.perf_counter() - started
-        print(f"read: {batch.record_count / elapsed:,.0f} records/s ({batch.record_count:,} records, {size / 1e6:.0f} MB in {elapsed:.2f} s)")
+        print(
+            f"read: {batch.record_count / elapsed:,.0f} records/s ({batch.record_count:,} records, {size / 1e6:.0f} MB in {elapsed:.2f} s)"
+        )
 
 
 if __name__ == "__main__":

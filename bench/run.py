@@ -127,7 +127,11 @@ def child(code: str, *args: str, timeout: float = 600) -> dict | None:
         with tempfile.TemporaryDirectory() as scratch:
             proc = subprocess.run(
                 [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
-                capture_output=True, text=True, timeout=timeout, env=ENV, cwd=scratch,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=ENV,
+                cwd=scratch,
             )
     except subprocess.TimeoutExpired:
         return None
@@ -140,7 +144,9 @@ def has(module: str) -> bool:
 
 
 def bench_script(name: str, *args: str) -> str:
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / name), *args], capture_output=True, text=True, env=ENV, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / name), *args], capture_output=True, text=True, env=ENV, timeout=1800
+    )
     return proc.stdout
 
 
@@ -158,7 +164,11 @@ def main() -> None:
 
     def add(metric, value, peer_value, unit, target, passed, peer_name=""):
         ratio = f"{peer_value / value:.1f}x" if value and peer_value else "-"
-        peer_text = f"{peer_value:.2f} {unit} ({peer_name})" if peer_value else (f"not installed ({peer_name})" if peer_name else "-")
+        peer_text = (
+            f"{peer_value:.2f} {unit} ({peer_name})"
+            if peer_value
+            else (f"not installed ({peer_name})" if peer_name else "-")
+        )
         rows.append((metric, f"{value:.2f} {unit}", peer_text, ratio, target, "PASS" if passed else "miss"))
 
     if peers.get("otel"):
@@ -167,12 +177,28 @@ def main() -> None:
             ours_otel, theirs = through_ours["span"] * 1e6, peers["otel"]["span"] * 1e6
             # Not a target: the batch processor defers everything to its thread; ours records the
             # span on the caller's thread, as every sessiontrail record is, so a crash loses nothing.
-            rows.append(("caller cost, an OTel span through our processor (SDK work included)", f"{ours_otel:.2f} µs",
-                         f"{theirs:.2f} µs (SDK BatchSpanProcessor)", f"{theirs / ours_otel:.1f}x", "(informational)", "-"))
+            rows.append(
+                (
+                    "caller cost, an OTel span through our processor (SDK work included)",
+                    f"{ours_otel:.2f} µs",
+                    f"{theirs:.2f} µs (SDK BatchSpanProcessor)",
+                    f"{theirs / ours_otel:.1f}x",
+                    "(informational)",
+                    "-",
+                )
+            )
     span = ours["span"] * 1e6
     for peer in ("otel", "agentops"):
         value = peers[peer]["span"] * 1e6 if peers.get(peer) else None
-        add(f"caller cost, decorated call vs {peer}", span, value, "µs", "≤ 5 µs and beat peer", span <= 5 and (value is None or span < value), peer)
+        add(
+            f"caller cost, decorated call vs {peer}",
+            span,
+            value,
+            "µs",
+            "≤ 5 µs and beat peer",
+            span <= 5 and (value is None or span < value),
+            peer,
+        )
     record = ours["record"] * 1e6
     otel_event = peers["otel"]["record"] * 1e6 if peers.get("otel") else None
     add("caller cost, record()", record, otel_event, "µs", "≤ 2 µs", record <= 2, "otel add_event")
@@ -182,13 +208,24 @@ def main() -> None:
         if line.startswith("sustained write"):
             rate = float(line.split(":")[1].split("events/s")[0].replace(",", ""))
             dropped = int(line.split("s, ")[1].split(" dropped")[0].replace(",", ""))
-            rows.append(("sustained write, one process", f"{rate:,.0f} ev/s, {dropped:,} dropped", "-", "-", "≥ 300,000/s, 0 dropped", "PASS" if rate >= 300_000 and dropped == 0 else "miss"))
+            rows.append(
+                (
+                    "sustained write, one process",
+                    f"{rate:,.0f} ev/s, {dropped:,} dropped",
+                    "-",
+                    "-",
+                    "≥ 300,000/s, 0 dropped",
+                    "PASS" if rate >= 300_000 and dropped == 0 else "miss",
+                )
+            )
         if line.startswith("read:"):
             rate = float(line.split(":")[1].split("records/s")[0].replace(",", ""))
             tb = child(TENSORBOARD_READ, 20_000 if args.quick else 100_000, timeout=600) if has("tensorboard") else None
             peer = f"{tb['read']:,.0f} rec/s (TensorBoard EventFileLoader)" if tb else "not installed (tensorboard)"
             ratio = f"{rate / tb['read']:.1f}x" if tb else "-"
-            rows.append(("read (decode)", f"{rate:,.0f} rec/s", peer, ratio, "≥ 1,000,000/s", "PASS" if rate >= 1e6 else "miss"))
+            rows.append(
+                ("read (decode)", f"{rate:,.0f} rec/s", peer, ratio, "≥ 1,000,000/s", "PASS" if rate >= 1e6 else "miss")
+            )
 
     # Scaling: each viewer figure at its target size and 10x, 100x, 1000x smaller, each in a
     # process of its own.
@@ -196,7 +233,9 @@ def main() -> None:
 
     def scaled(metric: str, value: str, target: str, passed: bool, full: bool) -> None:
         """A row judged against its target at full size; smaller sizes only show the growth."""
-        rows.append((metric, value, "-", "-", target if full else "(scaling)", ("PASS" if passed else "miss") if full else "-"))
+        rows.append(
+            (metric, value, "-", "-", target if full else "(scaling)", ("PASS" if passed else "miss") if full else "-")
+        )
 
     for factor in scale:
         sessions, events = max(1, 1000 // factor), 1_000_000 // factor
@@ -204,17 +243,37 @@ def main() -> None:
         for line in out.splitlines():
             if line.startswith("open "):
                 seconds = float(line.split("window usable ")[1].split(" s")[0])
-                scaled(f"open folder, {sessions:,} sessions / {events:,} events", f"{seconds:.2f} s", "< 5 s", seconds < 5, factor == 1)
+                scaled(
+                    f"open folder, {sessions:,} sessions / {events:,} events",
+                    f"{seconds:.2f} s",
+                    "< 5 s",
+                    seconds < 5,
+                    factor == 1,
+                )
     for factor in scale:
         sessions, files = 10_000 // factor, max(1, 2000 // factor)
-        out = bench_script("viewer_bench.py", "--only", "files", "--sessions", str(sessions), "--events", str(sessions * 50),
-                           "--files", str(files))
+        out = bench_script(
+            "viewer_bench.py",
+            "--only",
+            "files",
+            "--sessions",
+            str(sessions),
+            "--events",
+            str(sessions * 50),
+            "--files",
+            str(files),
+        )
         opens = [line for line in out.splitlines() if line.startswith("open ")]
         for line, (what, limit) in zip(opens, (("cold", 5.0), ("second open", 1.0)), strict=False):
             seconds = float(line.split("window usable ")[1].split(" s")[0])
             count = line.split(" sessions in ")[1].split(" files")[0]
-            scaled(f"open folder, {sessions:,} sessions in {count} files, {what}", f"{seconds:.2f} s", f"< {limit:g} s",
-                   seconds < limit, factor == 1)
+            scaled(
+                f"open folder, {sessions:,} sessions in {count} files, {what}",
+                f"{seconds:.2f} s",
+                f"< {limit:g} s",
+                seconds < limit,
+                factor == 1,
+            )
     for factor in scale:
         spans = 1_000_000 // factor
         out = bench_script("viewer_bench.py", "--only", "timeline", "--spans", str(spans))
@@ -222,7 +281,9 @@ def main() -> None:
             if line.startswith("timeline"):
                 p95 = float(line.split("p95 ")[1].split(" ms")[0])
                 full = factor == 1
-                scaled(f"timeline repaint after zoom/pan, {spans:,} spans", f"p95 {p95:.1f} ms", "< 16 ms", p95 < 16, full)
+                scaled(
+                    f"timeline repaint after zoom/pan, {spans:,} spans", f"p95 {p95:.1f} ms", "< 16 ms", p95 < 16, full
+                )
                 memory = float(line.split("; memory ")[1].split(" MB")[0])
                 ratio = float(line.split(" MB of files (")[1].split("x")[0])
                 rss = float(line.split("process RSS ")[1].split(" MB")[0])
@@ -230,18 +291,38 @@ def main() -> None:
                     # Judged on the whole process (Python, Qt and pyqtgraph included), the strict
                     # reading of "memory of the viewer"; the data alone is shown beside it.
                     files_mb = memory / ratio if ratio else 0.0
-                    rows.append((f"viewer memory, {spans:,} spans: whole process (data alone)",
-                                 f"{rss:.0f} MB = {rss / files_mb:.2f}x files ({memory:.0f} MB = {ratio:.2f}x)" if files_mb else f"{rss:.0f} MB",
-                                 "-", "-", "< 2x the files", "PASS" if files_mb and rss < 2 * files_mb else "miss"))
+                    rows.append(
+                        (
+                            f"viewer memory, {spans:,} spans: whole process (data alone)",
+                            f"{rss:.0f} MB = {rss / files_mb:.2f}x files ({memory:.0f} MB = {ratio:.2f}x)"
+                            if files_mb
+                            else f"{rss:.0f} MB",
+                            "-",
+                            "-",
+                            "< 2x the files",
+                            "PASS" if files_mb and rss < 2 * files_mb else "miss",
+                        )
+                    )
     out = bench_script("viewer_bench.py", "--only", "live")
     for line in out.splitlines():
         if line.startswith("record-to-visible"):
             p95 = float(line.split("p95 ")[1].split(" ms")[0])
-            rows.append(("record-to-visible at 10,000 ev/s", f"p95 {p95:.0f} ms", "-", "-", "< 200 ms", "PASS" if p95 < 200 else "miss"))
+            rows.append(
+                (
+                    "record-to-visible at 10,000 ev/s",
+                    f"p95 {p95:.0f} ms",
+                    "-",
+                    "-",
+                    "< 200 ms",
+                    "PASS" if p95 < 200 else "miss",
+                )
+            )
 
     headers = ("metric", "sessiontrail", "peer", "ratio", "target", "pass")
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
     for row in [headers, *rows]:
         print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
 

@@ -79,7 +79,9 @@ recorder.end_session("Success")
 
 
 def run_child(code: str, *args: str) -> None:
-    subprocess.run([sys.executable, "-c", code, *map(str, args)], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
 
 
 def rss_mb() -> float:
@@ -175,7 +177,7 @@ def bench_latency(folder: Path, rate: float, seconds: float) -> None:
     window.show()
     samples: list[float] = []
 
-    def on_update(update) -> None:  # noqa: ANN001
+    def on_update(update) -> None:
         now = time.time_ns()
         for row in update.rows:
             if row.name == "live" and row.status == "running":
@@ -183,7 +185,8 @@ def bench_latency(folder: Path, rate: float, seconds: float) -> None:
 
     window.worker.worker.updated.connect(on_update)
     child = subprocess.Popen(
-        [sys.executable, "-c", LIVE_WRITER, str(folder), str(rate), str(seconds)], env={**os.environ, "PYTHONPATH": str(ROOT)}
+        [sys.executable, "-c", LIVE_WRITER, str(folder), str(rate), str(seconds)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     while child.poll() is None:
         app.processEvents()
@@ -215,7 +218,9 @@ def main() -> None:
             started = time.perf_counter()
             every = max(1, args.sessions // args.files) if args.files else 20
             run_child(RECORD_FOLDER, big, args.sessions, per, rotate, every)
-            print(f"(recorded {args.sessions:,} sessions / {args.sessions * per:,} events in {time.perf_counter() - started:.1f} s)")
+            print(
+                f"(recorded {args.sessions:,} sessions / {args.sessions * per:,} events in {time.perf_counter() - started:.1f} s)"
+            )
             bench_open(big, f"{args.sessions:,} sessions / {args.sessions * per:,} events")
             if args.files:  # a second open reads the same files again (the OS has them cached)
                 bench_open(big, f"{args.sessions:,} sessions / {args.sessions * per:,} events, second open")

@@ -82,7 +82,7 @@ def init(
     with _state._lock:
         if _state.config is None:
             writer = WriterConfig()
-            overrides = {
+            overrides: dict[str, Any] = {
                 "flush_interval": flush_interval,
                 "heartbeat_interval": heartbeat_interval,
                 "rotate_bytes": rotate_bytes,
@@ -172,4 +172,3 @@ def flush(timeout: float = 5.0) -> bool:
 def shutdown(timeout: float = 5.0) -> None:
     """Flush and close the current file (recording later reopens a new one)."""
     _state.shutdown(timeout)
-

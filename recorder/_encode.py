@@ -95,7 +95,7 @@ def pack_wire(record: list[Any]) -> bytes:
         pack = _local.pack
         if at is not None:
             record[at] = pack(record[at])
-        data = pack(record)
+        data: bytes = pack(record)
         if len(data) <= MAX_RECORD_SIZE:
             return data
     except Exception:  # AttributeError on a thread's first record; anything msgpack refuses
@@ -112,6 +112,7 @@ def _pack_slow(record: list[Any], at: int | None) -> bytes:
             record[at], truncated = pack_attrs(attrs)
             if truncated:
                 _mark_truncated(record)
+    data: bytes
     try:
         data = _pack()(record)
     except Exception:
@@ -151,7 +152,8 @@ def pack_record(record: dict[str, Any]) -> bytes:
 
 def unpack_record(data: bytes) -> list[Any]:
     """A packed record back in its on-disk form, as a reader returns it."""
-    return msgpack.unpackb(data, raw=False, strict_map_key=False)
+    record: list[Any] = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    return record
 
 
 def sanitize(value: Any, *, max_str: int = MAX_RECORD_SIZE // 4, _depth: int = 0) -> Any:
@@ -168,7 +170,7 @@ def sanitize(value: Any, *, max_str: int = MAX_RECORD_SIZE // 4, _depth: int = 0
         data = bytes(value)
         return data if len(data) <= max_str else data[:max_str]
     if _depth >= MAX_DEPTH:
-        return _repr(value)[: max_str]
+        return _repr(value)[:max_str]
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for i, (key, item) in enumerate(value.items()):

@@ -17,7 +17,6 @@ def new_id() -> int:
     return random.getrandbits(63) or 1
 
 
-
 def _to_ns(value: Any) -> int | None:
     """Nanoseconds since the epoch from a datetime, an epoch number or an ISO-8601 string."""
     if value is None:
@@ -74,7 +73,17 @@ class Event:
             self._recorded = True
             event_id, start = self.id, self._start_ns if init is None else (_to_ns(init) or self._start_ns)
         end = now if self.end_timestamp is None else (_to_ns(self.end_timestamp) or now)
-        return [T_EVENT, start, session_id, event_id, parent, self.kind, self.name, end if end > start else None, self.attributes()]
+        return [
+            T_EVENT,
+            start,
+            session_id,
+            event_id,
+            parent,
+            self.kind,
+            self.name,
+            end if end > start else None,
+            self.attributes(),
+        ]
 
 
 @dataclass

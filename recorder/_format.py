@@ -40,7 +40,9 @@ REC_EVENT = "event"
 REC_HEARTBEAT = "heartbeat"
 REC_DROPPED = "dropped"
 
-T_FILE, T_SESSION_START, T_SESSION_END, T_SESSION_TAGS, T_SPAN_START, T_SPAN_END, T_EVENT, T_HEARTBEAT, T_DROPPED = range(1, 10)
+T_FILE, T_SESSION_START, T_SESSION_END, T_SESSION_TAGS, T_SPAN_START, T_SPAN_END, T_EVENT, T_HEARTBEAT, T_DROPPED = (
+    range(1, 10)
+)
 TYPE_CODES = {
     REC_FILE: T_FILE,
     REC_SESSION_START: T_SESSION_START,
@@ -130,7 +132,7 @@ def _valid_frame_at(buf: memoryview, pos: int) -> int:
     sync, length, crc = FRAME_HEADER.unpack_from(buf, pos)
     if sync != FRAME_SYNC or length == 0 or length > MAX_FRAME_PAYLOAD:
         return -1
-    end = pos + FRAME_HEADER_SIZE + length
+    end: int = pos + FRAME_HEADER_SIZE + length
     if end > len(buf) or zlib.crc32(buf[pos + FRAME_HEADER_SIZE : end]) != crc:
         return -1
     return end
@@ -200,7 +202,11 @@ def describe_bad_bytes(chunk: memoryview | bytes) -> str:
 def describe_tail(chunk: memoryview | bytes) -> str:
     """Why unconsumed bytes at the end of a file that stopped growing are a torn tail."""
     reason = describe_bad_bytes(chunk)
-    if reason == "bytes that are not a frame" and len(chunk) < FRAME_HEADER_SIZE and bytes(chunk) == FRAME_SYNC[: len(chunk)]:
+    if (
+        reason == "bytes that are not a frame"
+        and len(chunk) < FRAME_HEADER_SIZE
+        and bytes(chunk) == FRAME_SYNC[: len(chunk)]
+    ):
         return "frame header cut short"
     return reason
 
@@ -243,9 +249,7 @@ def decode_payload(payload: memoryview | bytes) -> list[Any]:
     is replaced, so a hostile payload costs no more than its own size to reject.
     """
     try:
-        records = msgpack.unpackb(
-            payload, raw=False, strict_map_key=False, max_ext_len=0, unicode_errors="replace"
-        )
+        records = msgpack.unpackb(payload, raw=False, strict_map_key=False, max_ext_len=0, unicode_errors="replace")
     except Exception as exc:  # msgpack raises several unrelated types on bad input
         raise ValueError(f"undecodable payload: {type(exc).__name__}: {exc}") from None
     if not isinstance(records, list):
@@ -297,7 +301,7 @@ def record_dict(wire: list[Any]) -> dict[str, Any]:
     jsonl`` prints). A record of an unknown type keeps its elements under ``fields``."""
     code = wire[0] if wire else None
     names = FIELDS.get(code) if isinstance(code, int) else None
-    if names is None:
+    if names is None or not isinstance(code, int):
         return {"type": f"unknown:{code!r}", "fields": list(wire[1:])}
     record: dict[str, Any] = {"type": TYPE_NAMES[code]}
     for i, name in enumerate(names, 1):

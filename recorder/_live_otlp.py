@@ -64,7 +64,9 @@ class LiveOtlpExporter:
         pending_nodes: list[tuple[str, int]] = []
         pending_roots: list[str] = []
         for session in self._catalog.sessions.values():
-            nodes = [n for n in session.nodes.values() if n.end is not None and (session.id, n.id) not in self._sent_nodes]
+            nodes = [
+                n for n in session.nodes.values() if n.end is not None and (session.id, n.id) not in self._sent_nodes
+            ]
             with_root = session.end_state is not None and session.id not in self._sent_roots
             if nodes or with_root:
                 parts.append((session, sorted(nodes, key=lambda n: n.start), with_root))

@@ -79,10 +79,38 @@ class NodeTable:
     """Columns of one session's nodes, in the order they were read."""
 
     __slots__ = (
-        "strings", "ids", "parents", "starts", "ends", "kinds", "names", "statuses", "spans", "files",
-        "blob", "attr_at", "end_attr_at", "source", "seen", "open_rows", "_row_index", "_load",
+        "strings",
+        "ids",
+        "parents",
+        "starts",
+        "ends",
+        "kinds",
+        "names",
+        "statuses",
+        "spans",
+        "files",
+        "blob",
+        "attr_at",
+        "end_attr_at",
+        "source",
+        "seen",
+        "open_rows",
+        "_row_index",
+        "_load",
     )
-    COLUMNS = ("ids", "parents", "starts", "ends", "kinds", "names", "statuses", "spans", "files", "attr_at", "end_attr_at")
+    COLUMNS = (
+        "ids",
+        "parents",
+        "starts",
+        "ends",
+        "kinds",
+        "names",
+        "statuses",
+        "spans",
+        "files",
+        "attr_at",
+        "end_attr_at",
+    )
 
     def __init__(self, strings: Strings) -> None:
         self.strings = strings  # shared by every session of a catalog
@@ -132,8 +160,19 @@ class NodeTable:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def add(self, node_id: int, parent: int, kind: str, name: str, start: int, end: int, status: str | None,
-            packed: bytes | None, is_span: bool, file: Path) -> int:
+    def add(
+        self,
+        node_id: int,
+        parent: int,
+        kind: str,
+        name: str,
+        start: int,
+        end: int,
+        status: str | None,
+        packed: bytes | None,
+        is_span: bool,
+        file: Path,
+    ) -> int:
         """Append a node (the caller checked that node_id is new); return its row."""
         row = len(self.ids)
         code = self.strings.code
@@ -220,10 +259,10 @@ class NodeTable:
         )
 
     def kind(self, row: int) -> str:
-        return self.strings.values[self.kinds[row]]
+        return str(self.strings.values[self.kinds[row]])
 
     def name(self, row: int) -> str:
-        return self.strings.values[self.names[row]]
+        return str(self.strings.values[self.names[row]])
 
     def without_file(self, file: Path) -> NodeTable:
         """A copy without the nodes read from file."""
@@ -233,8 +272,18 @@ class NodeTable:
         for row in range(len(self.ids)):
             if self.files[row] != gone:
                 node = self.node(row)
-                new = table.add(node.id, self.parents[row], node.kind, node.name, node.start, self.ends[row],
-                                node.status, node.packed_attrs, node.is_span, node.file)
+                new = table.add(
+                    node.id,
+                    self.parents[row],
+                    node.kind,
+                    node.name,
+                    node.start,
+                    self.ends[row],
+                    node.status,
+                    node.packed_attrs,
+                    node.is_span,
+                    node.file,
+                )
                 table.end_attr_at[new] = table._store(node.packed_end_attrs)
         return table
 

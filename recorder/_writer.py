@@ -213,7 +213,7 @@ class Writer:
         ticket, fsync = 0, False
         for _ in range(len(self._queue)):
             item = pop()
-            if type(item) is bytes:
+            if isinstance(item, bytes):
                 records.append(item)
             else:
                 ticket, fsync = max(ticket, item.number), fsync or item.fsync

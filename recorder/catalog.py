@@ -74,8 +74,8 @@ class SessionInfo:
     cost: float | None = None
     # name -> [calls, tokens, cost or None]: LLM calls per model; for agents, the agent's spans
     # and the tokens and cost of the LLM calls made under them.
-    models: dict[str, list] = field(default_factory=dict)
-    agents: dict[str, list] = field(default_factory=dict)
+    models: dict[str, list[Any]] = field(default_factory=dict)
+    agents: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def nodes(self) -> NodesView:
@@ -169,7 +169,7 @@ class Catalog:
         if path in self._copies:
             return
         code_of = self.strings.code
-        index = self.strings._index  # noqa: SLF001 - read-only lookups, on the hot path
+        index = self.strings._index  # read-only lookups, on the hot path
         file_code, ok_code, error_code = code_of(path), code_of("ok"), code_of("error")
         slow = self._apply_record
         last_sid: Any = None
@@ -184,8 +184,10 @@ class Catalog:
                     if code == T_EVENT and len(record) >= 9:
                         if _fast_node(session, table, record, ts, False, index, file_code, ok_code, error_code):  # type: ignore[arg-type]
                             continue
-                    elif code == T_SPAN_START and len(record) >= 8 and (
-                        not self._pending_ends or (last_sid, record[3]) not in self._pending_ends
+                    elif (
+                        code == T_SPAN_START
+                        and len(record) >= 8
+                        and (not self._pending_ends or (last_sid, record[3]) not in self._pending_ends)
                     ):
                         if _fast_node(session, table, record, ts, True, index, file_code, ok_code, error_code):  # type: ignore[arg-type]
                             continue
@@ -201,7 +203,12 @@ class Catalog:
                 # says the session has records in this file (half the records of a folder of
                 # many small files).
                 known = self.sessions.get(record[2]) if type(record[2]) is str else None
-                if known is not None and known.start_file is not None and not known.start_continued and known.start is not None:
+                if (
+                    known is not None
+                    and known.start_file is not None
+                    and not known.start_continued
+                    and known.start is not None
+                ):
                     ts = record[1]
                     if type(ts) is int and ts <= MAX_ID and ts > known.last_seen:
                         known.last_seen = ts
@@ -231,7 +238,8 @@ class Catalog:
         for path in ([session.start_file] if session.start_file else []) + list(session.files):
             meta = self.file_meta.get(path)
             if meta and isinstance(meta.get("host_info"), dict):
-                return meta["host_info"]
+                info: dict[str, Any] = meta["host_info"]
+                return info
         return None
 
     def find(self, prefix: str) -> list[SessionInfo]:
@@ -393,8 +401,17 @@ def _is_writer_id(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 8 and all(c in "0123456789abcdef" for c in value)
 
 
-def _fast_node(session: SessionInfo, table: NodeTable, record: list[Any], ts: int, is_span: bool,
-               index: dict[Any, int], file_code: int, ok_code: int, error_code: int) -> bool:
+def _fast_node(
+    session: SessionInfo,
+    table: NodeTable,
+    record: list[Any],
+    ts: int,
+    is_span: bool,
+    index: dict[Any, int],
+    file_code: int,
+    ok_code: int,
+    error_code: int,
+) -> bool:
     """Add a well-formed span start or event the quick way; False (nothing done) otherwise.
     Does exactly what ``Catalog._add_node`` does for such a record."""
     node_id, parent, kind, name = record[3], record[4], record[5], record[6]
@@ -434,16 +451,16 @@ def _fast_node(session: SessionInfo, table: NodeTable, record: list[Any], ts: in
     table.statuses.append(status)
     table.spans.append(is_span)
     table.files.append(file_code)
-    table.attr_at.append(table._store(packed))  # noqa: SLF001
+    table.attr_at.append(table._store(packed))
     table.end_attr_at.append(-1)
     if table.seen is not None:
         table.seen.add(node_id)
     if is_span:
         table.open_rows[node_id] = row
-    if table._row_index is not None:  # noqa: SLF001
-        table._row_index[node_id] = row  # noqa: SLF001
+    if table._row_index is not None:
+        table._row_index[node_id] = row
     if kind in rules.COUNTED_KINDS:
-        session._count(kind, name, parent, packed)  # noqa: SLF001
+        session._count(kind, name, parent, packed)
     else:
         session.event_count += 1
     return True

@@ -36,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return args.run(args)
+        code: int = args.run(args)
+        return code
     except UsageError as exc:
         print(f"sessiontrail: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -56,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ls", help="list sessions")
     p.add_argument("dir", nargs="*", type=Path, help="folders or files (default: the recording folder)")
-    p.add_argument("--tag", action="append", default=[], metavar="T", help="only sessions with this tag (repeat: all of them)")
+    p.add_argument(
+        "--tag", action="append", default=[], metavar="T", help="only sessions with this tag (repeat: all of them)"
+    )
     p.add_argument("--status", choices=["running", "ended", "abandoned"], help="only sessions in this status")
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.set_defaults(run=cmd_ls)
@@ -81,29 +84,44 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write selected sessions to a file to share")
     p.add_argument("session_ids", nargs="+", metavar="SESSION_ID", help="session ids or unique prefixes")
     p.add_argument("--dir", action="append", type=Path, default=None, help="folder or file to look in")
-    p.add_argument("-o", "--output", type=Path, help="file to write (default: ./sessiontrail-export-ID.trail or .jsonl)")
     p.add_argument(
-        "--format", choices=["trail", "jsonl", "otlp-json", "chrome"], default="trail",
+        "-o", "--output", type=Path, help="file to write (default: ./sessiontrail-export-ID.trail or .jsonl)"
+    )
+    p.add_argument(
+        "--format",
+        choices=["trail", "jsonl", "otlp-json", "chrome"],
+        default="trail",
         help="trail (ours, opens in the viewer), jsonl (a record per line), otlp-json (OpenTelemetry), chrome (Perfetto, chrome://tracing)",
     )
     p.add_argument(
-        "--otlp-endpoint", metavar="URL",
+        "--otlp-endpoint",
+        metavar="URL",
         help="send the sessions over OTLP/HTTP (JSON) to a collector, e.g. http://localhost:4318 (no file is written)",
     )
     p.add_argument(
-        "--redact", nargs="*", metavar="KEY", default=None,
+        "--redact",
+        nargs="*",
+        metavar="KEY",
+        default=None,
         help="mask secrets first: well-known secret keys and API key formats, plus these keys",
     )
     p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("import", help="read OTLP/JSON traces (or our JSON lines) into session files")
-    p.add_argument("files", nargs="+", type=Path, help="OTLP/JSON documents, or JSON lines written by export --format jsonl")
+    p.add_argument(
+        "files", nargs="+", type=Path, help="OTLP/JSON documents, or JSON lines written by export --format jsonl"
+    )
     p.add_argument("--dir", type=Path, default=None, help="folder to write into (default: the recording folder)")
     p.set_defaults(run=cmd_import)
 
     p = sub.add_parser("demo", help="record a realistic set of demo sessions")
     p.add_argument("dir", nargs="?", type=Path, help="folder (default: the recording folder)")
-    p.add_argument("--live-seconds", type=float, default=120.0, help="keep one session running this long in the background (0: none)")
+    p.add_argument(
+        "--live-seconds",
+        type=float,
+        default=120.0,
+        help="keep one session running this long in the background (0: none)",
+    )
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(run=cmd_demo)
 
@@ -111,7 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="folder or files (default: the recording folder)")
     p.add_argument("--screenshot", type=Path, help="render offscreen to this PNG and exit")
     p.add_argument("--session", help="session to select (with --screenshot)")
-    p.add_argument("--view", choices=["timeline", "tree", "details", "analytics"], help="view to show (with --screenshot)")
+    p.add_argument(
+        "--view", choices=["timeline", "tree", "details", "analytics"], help="view to show (with --screenshot)"
+    )
     p.set_defaults(run=cmd_view)
     return parser
 
@@ -144,7 +164,9 @@ def _table(rows: list[list[str]], right: set[int]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for row in rows:
-        cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
@@ -168,7 +190,22 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if not sessions:
         print("no sessions")
         return EXIT_OK
-    rows = [["ID", "NAME", "STATUS", "STARTED (UTC)", "DURATION", "EVENTS", "LLM", "TOOLS", "ERRORS", "TOKENS", "COST", "TAGS"]]
+    rows = [
+        [
+            "ID",
+            "NAME",
+            "STATUS",
+            "STARTED (UTC)",
+            "DURATION",
+            "EVENTS",
+            "LLM",
+            "TOOLS",
+            "ERRORS",
+            "TOKENS",
+            "COST",
+            "TAGS",
+        ]
+    ]
     for s in sessions:
         rows.append(
             [
@@ -217,7 +254,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"Session  {session.name}  ({session.id})")
     print(f"Status   {_status_text(session, now)}" + (f": {session.reason}" if session.reason else ""))
     print(f"Tags     {', '.join(session.tags) or '-'}")
-    print(f"Started  {summary['start_time']}   Ended {summary['end_time'] or '-'}   Duration {format_duration(session.duration(now))}")
+    print(
+        f"Started  {summary['start_time']}   Ended {summary['end_time'] or '-'}   Duration {format_duration(session.duration(now))}"
+    )
     print(
         f"Totals   {session.event_count} events, {session.llm_calls} LLM calls, {session.tool_calls} tool calls, "
         f"{session.error_count} errors, {format_tokens(session.prompt_tokens, session.completion_tokens)}, cost {format_cost(session.cost)}"
@@ -263,15 +302,19 @@ def _event_line(catalog: Catalog, record: dict[str, Any]) -> str | None:
     sid = str(record.get("session", ""))[:8]
     when = (iso(record.get("ts") if isinstance(record.get("ts"), int) else None) or "?")[11:23]
     if rtype == "session_start" and not record.get("continued"):
-        return f"{when} {sid} session start  {record.get('name')!s}  tags={','.join(map(str, record.get('tags') or []))}"
+        return (
+            f"{when} {sid} session start  {record.get('name')!s}  tags={','.join(map(str, record.get('tags') or []))}"
+        )
     if rtype == "session_end":
-        return f"{when} {sid} session end    {record.get('end_state')!s}" + (f": {record.get('reason')}" if record.get("reason") else "")
+        return f"{when} {sid} session end    {record.get('end_state')!s}" + (
+            f": {record.get('reason')}" if record.get("reason") else ""
+        )
     if rtype == "span_start":
         return f"{when} {sid} {record.get('kind')!s:<9} {record.get('name')!s}  start"
     if rtype == "span_end":
         session = catalog.sessions.get(record.get("session"))  # type: ignore[arg-type]
         node = session.nodes.get(record.get("span")) if session else None  # type: ignore[arg-type]
-        name = f"{node.kind:<9} {node.name}" if node else f"span {hex_id(record.get('span'))}"  # type: ignore[arg-type]
+        name = f"{node.kind:<9} {node.name}" if node else f"span {hex_id(record.get('span'))}"
         return f"{when} {sid} {name}  end {record.get('status')!s}"
     if rtype == "event":
         return f"{when} {sid} {record.get('kind')!s:<9} {record.get('name')!s}"
@@ -295,14 +338,19 @@ def cmd_tail(args: argparse.Namespace) -> int:
         catalog.apply(batch)
         _report(batch.problems)
         for record in _by_time(batch):
-            line = _event_line(catalog, record)
-            if line:
-                print(line, flush=True)
+            new = _event_line(catalog, record)
+            if new:
+                print(new, flush=True)
     return EXIT_OK
 
 
 def _by_time(batch: Batch) -> list[dict[str, Any]]:
-    return sorted(batch.records(), key=lambda r: r.get("ts") if isinstance(r.get("ts"), int) else 0)
+    return sorted(batch.records(), key=_ts)
+
+
+def _ts(record: dict[str, Any]) -> int:
+    ts = record.get("ts")
+    return ts if isinstance(ts, int) else 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -328,7 +376,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
             damaged = True
             print(f"DAMAGED  {path}: {state.records} records recovered, {state.size} bytes")
             for problem in problems:
-                where = f"bytes {problem.offset}-{problem.offset + (problem.length or 0)}: " if problem.offset is not None else ""
+                where = (
+                    f"bytes {problem.offset}-{problem.offset + (problem.length or 0)}: "
+                    if problem.offset is not None
+                    else ""
+                )
                 print(f"         {where}{problem.message}")
     return EXIT_DAMAGED if damaged else EXIT_OK
 
@@ -364,7 +416,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         head, records = redact(head), [redact(r) for r in records]
         # Sessions for the JSON formats and OTLP come from the redacted records, not the originals.
         catalog = Catalog()
-        catalog.apply(Batch(files=[FileRecords(Path("export"), [unpack_record(pack_record(r)) for r in [head, *records]])]))
+        catalog.apply(
+            Batch(files=[FileRecords(Path("export"), [unpack_record(pack_record(r)) for r in [head, *records]])])
+        )
         sessions = [catalog.sessions[s.id] for s in sessions if s.id in catalog.sessions]
     if args.otlp_endpoint:
         return _send_otlp(args.otlp_endpoint, catalog, sessions)
@@ -426,11 +480,19 @@ def cmd_import(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{source}: cannot read ({exc})") from None
         records = _records_from_text(source, text)
-        head = {"type": "file", "ts": time.time_ns(), "format": [FORMAT_MAJOR, FORMAT_MINOR], "writer": "import", "imported_from": source.name}
+        head = {
+            "type": "file",
+            "ts": time.time_ns(),
+            "format": [FORMAT_MAJOR, FORMAT_MINOR],
+            "writer": "import",
+            "imported_from": source.name,
+        }
         output = folder / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}_import_{uuid.uuid4().hex[:8]}_0000.trail"
         write_trail(output, [head, *records])
         sessions = {r["session"] for r in records if r.get("type") == "session_start"}
-        print(f"imported {len(sessions)} session{'s' if len(sessions) != 1 else ''} ({len(records)} records) from {source} into {output}")
+        print(
+            f"imported {len(sessions)} session{'s' if len(sessions) != 1 else ''} ({len(records)} records) from {source} into {output}"
+        )
     return EXIT_OK
 
 
@@ -453,7 +515,9 @@ def _records_from_text(source: Path, text: str) -> list[dict[str, Any]]:
         except ValueError:
             record = None
         if not isinstance(record, dict) or not isinstance(record.get("type"), str):
-            raise UsageError(f"{source}: line {number} is not a sessiontrail record, and the file is not an OTLP/JSON traces document (no resourceSpans)")
+            raise UsageError(
+                f"{source}: line {number} is not a sessiontrail record, and the file is not an OTLP/JSON traces document (no resourceSpans)"
+            )
         if record["type"] != "file":
             records.append(record)
     return records
@@ -489,7 +553,10 @@ def cmd_view(args: argparse.Namespace) -> int:
         from viewer.app import run
     except ImportError as exc:
         raise UsageError(f"the viewer cannot start: {exc}") from None
-    return run(args.paths or [default_directory()], screenshot=args.screenshot, session=args.session, view=args.view)
+    code: int = run(
+        args.paths or [default_directory()], screenshot=args.screenshot, session=args.session, view=args.view
+    )
+    return code
 
 
 if __name__ == "__main__":

@@ -123,7 +123,9 @@ def _span_opener(kind: str, name: str, attrs: dict[str, Any]) -> Opener:
             return None
         session, parent = where
         span_id = new_id()
-        _state.submit([T_SPAN_START, _clock.now_ns(), session.id, span_id, parent, kind, name, span_inputs(args, kwargs, attrs)])
+        _state.submit(
+            [T_SPAN_START, _clock.now_ns(), session.id, span_id, parent, kind, name, span_inputs(args, kwargs, attrs)]
+        )
         return _SpanCall(session, span_id)
 
     return open_span
@@ -141,9 +143,7 @@ def _session_opener(name: str, tags: Iterable[str] | None) -> Opener:
 
 def _wrap(fn: Callable[P, R], opener: Opener) -> Callable[P, R]:
     """A wrapper of fn's own kind that runs each call inside opener's call."""
-    wrapper: Callable[..., Any]
     if inspect.isasyncgenfunction(fn):
-
         agen_fn = cast(Callable[..., Any], fn)
 
         @functools.wraps(fn)
@@ -273,7 +273,9 @@ def _span_function(fn: Callable[P, R], kind: str, name: str, attrs: dict[str, An
             return fn(*args, **kwargs)
         session, parent = where
         span_id = new_id()
-        _state.submit([T_SPAN_START, _clock.now_ns(), session.id, span_id, parent, kind, name, span_inputs(args, kwargs, attrs)])
+        _state.submit(
+            [T_SPAN_START, _clock.now_ns(), session.id, span_id, parent, kind, name, span_inputs(args, kwargs, attrs)]
+        )
         token = current_span_var.set((session, span_id))
         try:
             result = fn(*args, **kwargs)
@@ -362,7 +364,7 @@ def _decorate_class(cls: type[Any], kind: str, name: str, attrs: dict[str, Any])
         except TypeError:  # not weakly referenceable: it ends with its session
             pass
 
-    cls.__init__ = __init__  # type: ignore[misc]
+    cls.__init__ = __init__
     return cls
 
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 from pathlib import Path
 
 import recorder
@@ -90,7 +91,7 @@ def _build_agents(demo: Demo, fail_fetch: bool) -> tuple[type, type, type]:
         return [f"https://{rng.choice(SOURCES)}/{query.split()[0].lower()}-{rng.randint(100, 999)}" for _ in range(3)]
 
     @tool
-    def fetch_page(url: str) -> dict:
+    def fetch_page(url: str) -> dict[str, Any]:
         clock.sleep(0.2, 2.5)
         if fail_fetch and "europa" not in url:
             raise TimeoutError(f"GET {url} timed out after 30 s")
@@ -121,7 +122,7 @@ def _build_agents(demo: Demo, fail_fetch: bool) -> tuple[type, type, type]:
             return notes
 
         @task
-        def extract(self, page: dict) -> str:
+        def extract(self, page: dict[str, Any]) -> str:
             return demo.llm(
                 self.model,
                 f"Extract the three most important figures from {page['url']} ({page['bytes']} bytes).",
@@ -136,8 +137,11 @@ def _build_agents(demo: Demo, fail_fetch: bool) -> tuple[type, type, type]:
 
         @operation
         def draft(self, question: str, notes: list[str]) -> str:
-            text = demo.llm(self.model, f"Write a 200-word brief on {question} from:\n" + "\n".join(notes),
-                            f"Brief: {question}. " + " ".join(n.split(':', 1)[1] for n in notes))
+            text = demo.llm(
+                self.model,
+                f"Write a 200-word brief on {question} from:\n" + "\n".join(notes),
+                f"Brief: {question}. " + " ".join(n.split(":", 1)[1] for n in notes),
+            )
             return self.review(text)
 
         @operation
@@ -148,7 +152,9 @@ def _build_agents(demo: Demo, fail_fetch: bool) -> tuple[type, type, type]:
     return Planner, Researcher, Writer
 
 
-def _research_run(demo: Demo, question: str, *, fail_fetch: bool = False, models: tuple[str, str] = ("gpt-4o", "claude-3-5-sonnet")) -> str:
+def _research_run(
+    demo: Demo, question: str, *, fail_fetch: bool = False, models: tuple[str, str] = ("gpt-4o", "claude-3-5-sonnet")
+) -> str:
     Planner, Researcher, Writer = _build_agents(demo, fail_fetch)
 
     @workflow(name="research_pipeline")
@@ -157,7 +163,8 @@ def _research_run(demo: Demo, question: str, *, fail_fetch: bool = False, models
         demo.clock.sleep(0.05, 0.2)
         notes = Researcher(models[1]).research(q)
         recorder.record(recorder.ActionEvent(action_type="select_notes", params={"steps": steps}, returns=len(notes)))
-        return Writer(models[0]).draft(q, notes)
+        brief: str = Writer(models[0]).draft(q, notes)
+        return brief
 
     return pipeline(question)
 
@@ -181,7 +188,9 @@ def record_demo(folder: str | Path, *, live_seconds: float = 120.0, seed: int = 
                 recorder.end_session("Success", session=s)
             else:
                 # The @session decorator: one call is one session.
-                session(name=f"research: {topic}", tags=tags)(lambda t=topic, m=models: _research_run(demo, t, models=m))()
+                session(name=f"research: {topic}", tags=tags)(
+                    lambda t=topic, m=models: _research_run(demo, t, models=m)
+                )()
             clock.sleep(1800, 14000)
 
         failing = session(name="research: offshore wind supply chain", tags=["production", "customer-query"])(
@@ -246,7 +255,7 @@ def _abandoned_run(folder: Path) -> None:
     subprocess.run([sys.executable, "-c", code], check=False, timeout=60)
 
 
-def start_live_session(folder: Path, seconds: float) -> subprocess.Popen:
+def start_live_session(folder: Path, seconds: float) -> subprocess.Popen[bytes]:
     """Start a detached process that keeps one session recording for `seconds`."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "recorder.demo", str(folder), str(seconds)],
@@ -271,9 +280,14 @@ def live_session(folder: Path, seconds: float) -> None:
         tokens_in, tokens_out = rng.randint(300, 1500), rng.randint(50, 400)
         recorder.record(
             recorder.LLMEvent(
-                model=model, prompt=prompt, completion=completion, prompt_tokens=tokens_in,
-                completion_tokens=tokens_out, cost=cost_of(model, tokens_in, tokens_out),
-                init_timestamp=start, end_timestamp=time.time(),
+                model=model,
+                prompt=prompt,
+                completion=completion,
+                prompt_tokens=tokens_in,
+                completion_tokens=tokens_out,
+                cost=cost_of(model, tokens_in, tokens_out),
+                init_timestamp=start,
+                end_timestamp=time.time(),
             )
         )
         return completion
@@ -281,7 +295,7 @@ def live_session(folder: Path, seconds: float) -> None:
     demo.llm = real_llm  # type: ignore[method-assign]
 
     @tool
-    def lookup_order(order_id: str) -> dict:
+    def lookup_order(order_id: str) -> dict[str, Any]:
         time.sleep(rng.uniform(0.05, 0.3))
         return {"order": order_id, "status": rng.choice(["shipped", "packing", "delivered"])}
 

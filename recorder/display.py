@@ -37,6 +37,7 @@ def format_cost(cost: float | None) -> str:
 
 def format_tokens(prompt: int | None, completion: int | None) -> str:
     """``1,200 + 85 tokens``; a count that was not recorded reads ``?``, not 0."""
+
     def count(value: int | None) -> str:
         return "?" if value is None else f"{value:,}"
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._nodes import Node
+from . import rules
 from ._semconv import span_kind
 from ._version import __version__
 from .catalog import Catalog, SessionInfo
@@ -101,7 +102,9 @@ def _genai(node: Node) -> dict[str, Any]:
     if isinstance(a.get("completion_tokens"), int):
         out["gen_ai.usage.output_tokens"] = a["completion_tokens"]
     prompt = a.get("prompt")
-    messages = prompt if isinstance(prompt, list) else ([{"role": "user", "content": prompt}] if prompt is not None else [])
+    messages = (
+        prompt if isinstance(prompt, list) else ([{"role": "user", "content": prompt}] if prompt is not None else [])
+    )
     for i, message in enumerate(messages):
         if isinstance(message, dict):
             out[f"gen_ai.prompt.{i}.role"] = str(message.get("role", "user"))
@@ -109,7 +112,9 @@ def _genai(node: Node) -> dict[str, Any]:
     completion = a.get("completion")
     if completion is not None:
         content = completion.get("content") if isinstance(completion, dict) else completion
-        out["gen_ai.completion.0.role"] = completion.get("role", "assistant") if isinstance(completion, dict) else "assistant"
+        out["gen_ai.completion.0.role"] = (
+            completion.get("role", "assistant") if isinstance(completion, dict) else "assistant"
+        )
         out["gen_ai.completion.0.content"] = _text(content)
     return out
 
@@ -128,20 +133,25 @@ def otlp_span(session: SessionInfo, node: Node, trace_id: str, root_id: int) -> 
         attrs |= _genai(node)
         if isinstance(node.attrs.get("cost"), (int, float)):
             attrs["sessiontrail.cost"] = float(node.attrs["cost"])
-    end = node.end if node.end is not None else max(session.last_seen, node.start)
-    span = {
+    end = (
+        node.end
+        if node.end is not None
+        else max(rules.data_end(session.start, session.end, session.last_seen) or 0, node.start)
+    )
+    attributes = _attributes(attrs)
+    if node.end is None:
+        attributes.append({"key": "sessiontrail.unfinished", "value": {"boolValue": True}})
+    span: dict[str, Any] = {
         "traceId": trace_id,
         "spanId": _hex(node.id),
-        "parentSpanId": _hex(node.parent if node.parent in session.nodes else root_id),
+        "parentSpanId": _hex(node.parent if node.parent is not None and node.parent in session.nodes else root_id),
         "name": node.name,
         "kind": SPAN_KIND_INTERNAL,
         "startTimeUnixNano": str(node.start),
         "endTimeUnixNano": str(end),
-        "attributes": _attributes(attrs),
+        "attributes": attributes,
         "status": {"code": STATUS_ERROR if node.status == "error" else STATUS_OK},
     }
-    if node.end is None:
-        span["attributes"].append({"key": "sessiontrail.unfinished", "value": {"boolValue": True}})
     return span
 
 
@@ -162,8 +172,14 @@ def otlp_document(catalog: Catalog, parts: Iterable[tuple[SessionInfo, list[Node
         if not spans:
             continue
         info = catalog.host_info(session) or {}
-        resource = {"service.name": "sessiontrail", "host.name": session.hostname or info.get("hostname"), "process.pid": session.pid}
-        resource_spans.append({"resource": {"attributes": _attributes(resource)}, "scopeSpans": [{"scope": SCOPE, "spans": spans}]})
+        resource = {
+            "service.name": "sessiontrail",
+            "host.name": session.hostname or info.get("hostname"),
+            "process.pid": session.pid,
+        }
+        resource_spans.append(
+            {"resource": {"attributes": _attributes(resource)}, "scopeSpans": [{"scope": SCOPE, "spans": spans}]}
+        )
     return {"resourceSpans": resource_spans}
 
 
@@ -199,7 +215,7 @@ def post_otlp(url: str, document: dict[str, Any], timeout: float = 30.0) -> int:
     body = json.dumps(document, default=repr).encode("utf-8")
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.status
+        return int(response.status)
 
 
 def _is_uuid(text: str) -> bool:
@@ -213,7 +229,15 @@ def _is_uuid(text: str) -> bool:
 def to_chrome(sessions: Iterable[SessionInfo]) -> dict[str, Any]:
     events: list[dict[str, Any]] = []
     for pid, session in enumerate(sessions, start=1):
-        events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": f"{session.name} ({session.id[:8]})"}})
+        events.append(
+            {
+                "ph": "M",
+                "name": "process_name",
+                "pid": pid,
+                "tid": 0,
+                "args": {"name": f"{session.name} ({session.id[:8]})"},
+            }
+        )
         nodes = sorted(session.nodes.values(), key=lambda n: (n.start, n.id))
         depth: dict[int, int] = {}
         for node in nodes:
@@ -223,7 +247,9 @@ def to_chrome(sessions: Iterable[SessionInfo]) -> dict[str, Any]:
         ends = [(n.end if n.end is not None else last) for n in nodes]
         lanes, count = assign_lanes([depth[n.id] for n in nodes], [n.start for n in nodes], ends)
         for lane in range(count):
-            events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": lane + 1, "args": {"name": f"lane {lane}"}})
+            events.append(
+                {"ph": "M", "name": "thread_name", "pid": pid, "tid": lane + 1, "args": {"name": f"lane {lane}"}}
+            )
         for node, end, lane in zip(nodes, ends, lanes.tolist(), strict=True):
             base = {
                 "name": node.name,
@@ -269,30 +295,47 @@ def records_from_otlp_json(data: dict[str, Any]) -> list[dict[str, Any]]:
             root, root_attrs = spans[root_index][0], attrs_of[root_index]
             session_id = str(root_attrs.get("sessiontrail.session.id") or uuid.UUID(trace_id))
             name, tags = root.get("name", "session"), list(root_attrs.get("sessiontrail.session.tags") or [])
-            end_state, reason = root_attrs.get("sessiontrail.session.end_state"), root_attrs.get("sessiontrail.session.end_state_reason")
+            end_state, reason = (
+                root_attrs.get("sessiontrail.session.end_state"),
+                root_attrs.get("sessiontrail.session.end_state_reason"),
+            )
             root_span_id = root.get("spanId")
         else:
             root = spans[0][0]
             session_id = str(uuid.UUID(trace_id)) if len(trace_id) == 32 else trace_id
             name, tags, root_span_id = root.get("name", "trace"), ["otlp-import"], None
-            failed = any((s.get("status") or {}).get("code") == STATUS_ERROR for s, _ in spans if not s.get("parentSpanId"))
+            failed = any(
+                (s.get("status") or {}).get("code") == STATUS_ERROR for s, _ in spans if not s.get("parentSpanId")
+            )
             end_state, reason = ("Fail" if failed else "Success"), None
         start = int(root.get("startTimeUnixNano", 0))
         end = max(int(s.get("endTimeUnixNano", 0)) for s, _ in spans)
         resource = spans[0][1]
         records.append(
-            {"type": "session_start", "ts": start, "session": session_id, "name": name, "tags": tags, "host": resource.get("host.name"), "pid": resource.get("process.pid")}
+            {
+                "type": "session_start",
+                "ts": start,
+                "session": session_id,
+                "name": name,
+                "tags": tags,
+                "host": resource.get("host.name"),
+                "pid": resource.get("process.pid"),
+            }
         )
         for (span, _), attrs in zip(spans, attrs_of, strict=True):
             if span.get("spanId") == root_span_id:
                 continue
             records.extend(_node_records(span, attrs, session_id, root_span_id))
         if end_state is not None:
-            records.append({"type": "session_end", "ts": end, "session": session_id, "end_state": end_state, "reason": reason})
+            records.append(
+                {"type": "session_end", "ts": end, "session": session_id, "end_state": end_state, "reason": reason}
+            )
     return records
 
 
-def _node_records(span: dict[str, Any], attrs: dict[str, Any], session_id: str, root_span_id: str | None) -> list[dict[str, Any]]:
+def _node_records(
+    span: dict[str, Any], attrs: dict[str, Any], session_id: str, root_span_id: str | None
+) -> list[dict[str, Any]]:
     span_id = int(span.get("spanId", "0"), 16) & ((1 << 63) - 1)
     parent_hex = span.get("parentSpanId") or None
     parent = None if parent_hex in (None, "", root_span_id) else int(parent_hex, 16) & ((1 << 63) - 1)
@@ -303,10 +346,41 @@ def _node_records(span: dict[str, Any], attrs: dict[str, Any], session_id: str, 
         kind = str(attrs.get("sessiontrail.kind", "operation"))
         original = json.loads(ours)
         if attrs.get("sessiontrail.span") is False:
-            return [{"type": "event", "ts": start, "end_ts": end, "session": session_id, "id": span_id, "parent": parent, "kind": kind, "name": span.get("name", kind), "attrs": original}]
-        records = [{"type": "span_start", "ts": start, "session": session_id, "span": span_id, "parent": parent, "kind": kind, "name": span.get("name", kind), "attrs": original}]
+            return [
+                {
+                    "type": "event",
+                    "ts": start,
+                    "end_ts": end,
+                    "session": session_id,
+                    "id": span_id,
+                    "parent": parent,
+                    "kind": kind,
+                    "name": span.get("name", kind),
+                    "attrs": original,
+                }
+            ]
+        records = [
+            {
+                "type": "span_start",
+                "ts": start,
+                "session": session_id,
+                "span": span_id,
+                "parent": parent,
+                "kind": kind,
+                "name": span.get("name", kind),
+                "attrs": original,
+            }
+        ]
         if not attrs.get("sessiontrail.unfinished"):
-            records.append({"type": "span_end", "ts": end, "session": session_id, "span": span_id, "status": "error" if failed else "ok"})
+            records.append(
+                {
+                    "type": "span_end",
+                    "ts": end,
+                    "session": session_id,
+                    "span": span_id,
+                    "status": "error" if failed else "ok",
+                }
+            )
         return records
     kind = span_kind(attrs)
     if kind == "llm":
@@ -322,8 +396,29 @@ def _node_records(span: dict[str, Any], attrs: dict[str, Any], session_id: str, 
             "cost": cost_of(model, prompt_tokens, completion_tokens),
             "otel_attributes": attrs,
         }
-        return [{"type": "event", "ts": start, "end_ts": end, "session": session_id, "id": span_id, "parent": parent, "kind": "llm", "name": model or span.get("name", "llm"), "attrs": llm}]
+        return [
+            {
+                "type": "event",
+                "ts": start,
+                "end_ts": end,
+                "session": session_id,
+                "id": span_id,
+                "parent": parent,
+                "kind": "llm",
+                "name": model or span.get("name", "llm"),
+                "attrs": llm,
+            }
+        ]
     return [
-        {"type": "span_start", "ts": start, "session": session_id, "span": span_id, "parent": parent, "kind": kind, "name": span.get("name", kind), "attrs": {"otel_attributes": attrs}},
+        {
+            "type": "span_start",
+            "ts": start,
+            "session": session_id,
+            "span": span_id,
+            "parent": parent,
+            "kind": kind,
+            "name": span.get("name", kind),
+            "attrs": {"otel_attributes": attrs},
+        },
         {"type": "span_end", "ts": end, "session": session_id, "span": span_id, "status": "error" if failed else "ok"},
     ]

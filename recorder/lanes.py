@@ -15,7 +15,8 @@ import numpy.typing as npt
 
 
 def assign_lanes(
-    depths: Sequence[int] | npt.NDArray[np.integer], starts: Sequence[float] | npt.NDArray[np.floating],
+    depths: Sequence[int] | npt.NDArray[np.integer],
+    starts: Sequence[float] | npt.NDArray[np.floating],
     ends: Sequence[float] | npt.NDArray[np.floating],
 ) -> tuple[npt.NDArray[np.int32], int]:
     """Each node's lane and the number of lanes, for nodes given in start order.

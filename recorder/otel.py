@@ -43,17 +43,18 @@ def _messages(attributes: Mapping[str, Any], prefix: str, role_key: str, content
     for key, value in attributes.items():
         if not key.startswith(prefix):
             continue
-        index, _, field = key[len(prefix) :].partition(".")
-        if not index.isdigit():
+        number, _, field = key[len(prefix) :].partition(".")
+        if not number.isdigit():
             continue
+        index = int(number)
         if field == role_key:
-            found.setdefault(int(index), {})["role"] = value
+            found.setdefault(index, {})["role"] = value
         elif field == content_key:
-            found.setdefault(int(index), {})["content"] = value
+            found.setdefault(index, {})["content"] = value
         elif field.startswith(parts_prefix) and field.endswith(".message_content.text"):
             part = field[len(parts_prefix) :].split(".", 1)[0]
             if part.isdigit():
-                parts.setdefault(int(index), {})[int(part)] = str(value)
+                parts.setdefault(index, {})[int(part)] = str(value)
     for index, texts in parts.items():
         message = found.setdefault(index, {})
         message.setdefault("content", "".join(texts[i] for i in sorted(texts)))
@@ -66,7 +67,12 @@ def _event_messages(span: ReadableSpan) -> tuple[list[dict[str, Any]], Any]:
     completion = None
     for event in span.events:
         attrs = dict(event.attributes or {})
-        if event.name in ("gen_ai.system.message", "gen_ai.user.message", "gen_ai.assistant.message", "gen_ai.tool.message"):
+        if event.name in (
+            "gen_ai.system.message",
+            "gen_ai.user.message",
+            "gen_ai.assistant.message",
+            "gen_ai.tool.message",
+        ):
             prompt.append({"role": event.name.split(".")[1], "content": _maybe_json(attrs.get("content"))})
         elif event.name == "gen_ai.choice":
             message = _maybe_json(attrs.get("message"))
@@ -88,9 +94,15 @@ def llm_attributes(span: ReadableSpan) -> dict[str, Any]:
     a = dict(span.attributes or {})
     model = a.get("gen_ai.response.model") or a.get("gen_ai.request.model") or a.get("llm.model_name")
     prompt_tokens = _first_int(a, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
-    completion_tokens = _first_int(a, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
-    prompt: Any = _messages(a, "gen_ai.prompt.", "role", "content") or _messages(a, "llm.input_messages.", "message.role", "message.content")
-    completion: Any = _messages(a, "gen_ai.completion.", "role", "content") or _messages(a, "llm.output_messages.", "message.role", "message.content")
+    completion_tokens = _first_int(
+        a, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"
+    )
+    prompt: Any = _messages(a, "gen_ai.prompt.", "role", "content") or _messages(
+        a, "llm.input_messages.", "message.role", "message.content"
+    )
+    completion: Any = _messages(a, "gen_ai.completion.", "role", "content") or _messages(
+        a, "llm.output_messages.", "message.role", "message.content"
+    )
     if not prompt or not completion:
         event_prompt, event_completion = _event_messages(span)
         prompt = prompt or event_prompt
@@ -159,19 +171,21 @@ class SessionTrailSpanProcessor(SpanProcessor):
         parent_id = parent.span_id & ID_MASK if parent is not None else None
         with self._lock:
             known_parent = parent_id is not None and parent_id in self._open
-            if known_parent:
-                session = self._open[parent_id][0]  # type: ignore[index]
+            if parent_id is not None and known_parent:
+                session = self._open[parent_id][0]
             else:
-                session = resolve_session()
-                if session is None:
-                    session = self._session_for_trace(context.trace_id, span)
+                session = resolve_session() or self._session_for_trace(context.trace_id, span)
                 parent_id = parent_span_of(session)
             attributes = dict(span.attributes or {})
             kind = span_kind(attributes)
             self._open[span_id] = (session, parent_id, kind)
         if kind == "llm":
             return  # recorded whole at its end, as an LLM event
-        attrs = {"otel_attributes": attributes, "otel_kind": span.kind.name, "trace_id": format(context.trace_id, "032x")}
+        attrs = {
+            "otel_attributes": attributes,
+            "otel_kind": span.kind.name,
+            "trace_id": format(context.trace_id, "032x"),
+        }
         _state.submit([T_SPAN_START, span.start_time, session.id, span_id, parent_id, kind, span.name, attrs])
 
     def _session_for_trace(self, trace_id: int, span: Span) -> Session:
@@ -185,6 +199,8 @@ class SessionTrailSpanProcessor(SpanProcessor):
 
     def _end(self, span: ReadableSpan) -> None:
         context = span.get_span_context()
+        if context is None:
+            return
         span_id = context.span_id & ID_MASK
         with self._lock:
             opened = self._open.pop(span_id, None)
@@ -197,8 +213,20 @@ class SessionTrailSpanProcessor(SpanProcessor):
             attrs = llm_attributes(span)
             if failed:
                 attrs["error"] = {"message": span.status.description}
-            end = span.end_time if span.end_time and span.end_time > span.start_time else None
-            _state.submit([T_EVENT, span.start_time, session.id, span_id, parent_id, "llm", attrs["model"] or span.name, end, attrs])
+            end = span.end_time if span.end_time and span.start_time and span.end_time > span.start_time else None
+            _state.submit(
+                [
+                    T_EVENT,
+                    span.start_time,
+                    session.id,
+                    span_id,
+                    parent_id,
+                    "llm",
+                    attrs["model"] or span.name,
+                    end,
+                    attrs,
+                ]
+            )
         else:
             for event in span.events:
                 self._emit_event(session, span_id, event)
@@ -223,7 +251,19 @@ class SessionTrailSpanProcessor(SpanProcessor):
                 "error_type": attrs.get("exception.type"),
             }
         name = str(attrs.get("exception_type") or "exception") if is_exception else event.name
-        _state.submit([T_EVENT, event.timestamp, session.id, new_id(), span_id, "error" if is_exception else "action", name, None, attrs])
+        _state.submit(
+            [
+                T_EVENT,
+                event.timestamp,
+                session.id,
+                new_id(),
+                span_id,
+                "error" if is_exception else "action",
+                name,
+                None,
+                attrs,
+            ]
+        )
 
 
 __all__ = ["SessionTrailSpanProcessor", "span_kind", "llm_attributes"]

@@ -109,7 +109,12 @@ class FileState:
 class FolderReader:
     """Reads ``*.trail`` files under folders (recursively) and explicitly named files."""
 
-    def __init__(self, paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], *, settle_seconds: float = SETTLE_SECONDS) -> None:
+    def __init__(
+        self,
+        paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+        *,
+        settle_seconds: float = SETTLE_SECONDS,
+    ) -> None:
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         self.roots = [Path(p) for p in paths]
@@ -149,7 +154,10 @@ class FolderReader:
             if state is not None and (
                 state.identity != identity
                 or st.st_size < state.offset
-                or ((st.st_size, st.st_mtime_ns) != (state.size, state.mtime_ns) and not _same_start(path, state.fingerprint))
+                or (
+                    (st.st_size, st.st_mtime_ns) != (state.size, state.mtime_ns)
+                    and not _same_start(path, state.fingerprint)
+                )
             ):
                 del self.files[path]  # replaced or truncated: read it again from the start
                 self._removed(batch, path)
@@ -185,7 +193,9 @@ class FolderReader:
             except OSError as exc:
                 if root not in self._missing_reported:
                     self._missing_reported.add(root)
-                    reason = "does not exist" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror})"
+                    reason = (
+                        "does not exist" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror})"
+                    )
                     batch.problems.append(Problem(root, "missing", f"{root} {reason}"))
                 continue
             self._missing_reported.discard(root)
@@ -237,7 +247,11 @@ class FolderReader:
             if len(head) < FILE_HEADER_SIZE:
                 if not head.startswith(b"\x89STRAIL\n"[: len(head)]):
                     state.dead = True
-                    self._problem(state, batch, Problem(state.path, "foreign", f"not a sessiontrail file (starts with {head[:8]!r})"))
+                    self._problem(
+                        state,
+                        batch,
+                        Problem(state.path, "foreign", f"not a sessiontrail file (starts with {head[:8]!r})"),
+                    )
                 return
             try:
                 state.version = decode_file_header(head)
@@ -257,26 +271,56 @@ class FolderReader:
             records: list[list[Any]] = []
             for damage in scan.damage:
                 self._problem(
-                    state, batch, Problem(state.path, "damaged", f"skipped {damage.reason}", base + damage.offset, damage.length)
+                    state,
+                    batch,
+                    Problem(state.path, "damaged", f"skipped {damage.reason}", base + damage.offset, damage.length),
                 )
             for frame_offset, payload in scan.frames:
                 # A frame seen before in this file (a copy tool or a disk repeated it): a writer
                 # never writes the same frame twice, and its records must not count twice.
-                key = (len(payload), data[frame_offset + 8 : frame_offset + 12], bytes(payload[:16]))  # length, CRC, start
+                key = (
+                    len(payload),
+                    data[frame_offset + 8 : frame_offset + 12],
+                    bytes(payload[:16]),
+                )  # length, CRC, start
                 if key in state.frame_keys:
-                    self._problem(state, batch, Problem(state.path, "damaged", "skipped a repeated frame", base + frame_offset, FRAME_HEADER_SIZE + len(payload)))
+                    self._problem(
+                        state,
+                        batch,
+                        Problem(
+                            state.path,
+                            "damaged",
+                            "skipped a repeated frame",
+                            base + frame_offset,
+                            FRAME_HEADER_SIZE + len(payload),
+                        ),
+                    )
                     continue
                 state.frame_keys.add(key)
                 try:
                     decoded = decode_payload(payload)
                 except ValueError as exc:
-                    self._problem(state, batch, Problem(state.path, "damaged", str(exc), base + frame_offset, FRAME_HEADER_SIZE + len(payload)))
+                    self._problem(
+                        state,
+                        batch,
+                        Problem(state.path, "damaged", str(exc), base + frame_offset, FRAME_HEADER_SIZE + len(payload)),
+                    )
                     continue
                 for record in decoded:
                     if type(record) is list and record and type(record[0]) is int:
                         records.append(record)
                     else:
-                        self._problem(state, batch, Problem(state.path, "damaged", f"a record that is not an array with a type code: {_short(record)}", base + frame_offset, FRAME_HEADER_SIZE + len(payload)))
+                        self._problem(
+                            state,
+                            batch,
+                            Problem(
+                                state.path,
+                                "damaged",
+                                f"a record that is not an array with a type code: {_short(record)}",
+                                base + frame_offset,
+                                FRAME_HEADER_SIZE + len(payload),
+                            ),
+                        )
             state.offset = base + scan.end
             self._deliver(batch, state, records)
             if len(data) < READ_CHUNK:
@@ -284,7 +328,11 @@ class FolderReader:
             # A full chunk: any frame that starts in it ends within this distance of its end.
             limit = len(data) - (FRAME_HEADER_SIZE + MAX_FRAME_PAYLOAD)
             if scan.end < limit:
-                self._problem(state, batch, Problem(state.path, "damaged", "skipped bytes that are not frames", state.offset, limit - scan.end))
+                self._problem(
+                    state,
+                    batch,
+                    Problem(state.path, "damaged", "skipped bytes that are not frames", state.offset, limit - scan.end),
+                )
                 state.offset = base + limit
 
     @staticmethod

@@ -57,7 +57,9 @@ class Redactor:
     """Returns a redacted copy of a record, in either form (a map with named fields or the
     on-disk array, attributes not yet packed); the input is never modified."""
 
-    def __init__(self, keys: Iterable[str] = DEFAULT_KEYS, patterns: Iterable[re.Pattern[str]] = SECRET_PATTERNS) -> None:
+    def __init__(
+        self, keys: Iterable[str] = DEFAULT_KEYS, patterns: Iterable[re.Pattern[str]] = SECRET_PATTERNS
+    ) -> None:
         self.keys = frozenset(k.lower() for k in keys)
         self.patterns = tuple(patterns)
 
@@ -74,7 +76,11 @@ class Redactor:
             return value
         if isinstance(value, dict):
             return {
-                k: (MASK if isinstance(k, str) and k.lower() in self.keys and v is not None else self._value(v, depth + 1))
+                k: (
+                    MASK
+                    if isinstance(k, str) and k.lower() in self.keys and v is not None
+                    else self._value(v, depth + 1)
+                )
                 for k, v in value.items()
             }
         if isinstance(value, (list, tuple)):
@@ -82,7 +88,9 @@ class Redactor:
         return value
 
 
-def make_redactor(spec: bool | Iterable[str] | Callable[[Record], Record] | None) -> Callable[[WireRecord], WireRecord] | None:
+def make_redactor(
+    spec: bool | Iterable[str] | Callable[[Record], Record] | None,
+) -> Callable[[WireRecord], WireRecord] | None:
     """The redaction function for ``init(redact=...)``, applied to records in their on-disk
     form before they are packed: None for no redaction."""
     if spec is None or spec is False:

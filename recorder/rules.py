@@ -44,14 +44,18 @@ def data_end(start: int | None, end: int | None, last_seen: int) -> int | None:
     return max(last_seen, start)
 
 
-def effective_end(start: int | None, end: int | None, status: str, last_seen: int, now_ns: int | None = None) -> int | None:
+def effective_end(
+    start: int | None, end: int | None, status: str, last_seen: int, now_ns: int | None = None
+) -> int | None:
     """Where a session's duration ends: its end, now while it runs, else its last record."""
     if end is None and status == RUNNING:
         return time.time_ns() if now_ns is None else now_ns
     return data_end(start, end, last_seen)
 
 
-def duration(start: int | None, end: int | None, status: str, last_seen: int, now_ns: int | None = None) -> float | None:
+def duration(
+    start: int | None, end: int | None, status: str, last_seen: int, now_ns: int | None = None
+) -> float | None:
     """Seconds from start to ``effective_end``; a running session's grows with now."""
     stop = effective_end(start, end, status, last_seen, now_ns)
     if start is None or stop is None:

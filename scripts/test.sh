@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 . scripts/venv.sh
 .venv/bin/python -m pip install --quiet -e '.[test]'
 .venv/bin/python -m ruff check recorder viewer tests bench
+.venv/bin/python -m ruff format --check --quiet recorder viewer tests bench
+.venv/bin/python -m mypy  # strict, on recorder and viewer/core (pyproject.toml)
 exec .venv/bin/python -m pytest -q "$@"

@@ -66,7 +66,9 @@ def tree(info) -> list[tuple[int, str, str, str | None]]:
     return out
 
 
-def run_script(code: str, *args: str, timeout: float = 60, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_script(
+    code: str, *args: str, timeout: float = 60, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run Python code in a real child process with this checkout importable."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     proc = subprocess.run(

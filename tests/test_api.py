@@ -59,8 +59,22 @@ def test_the_three_ways_from_the_brief_work_as_written(folder):
     assert decorated["end_state"] == "Success" and decorated["status"] == "ended"
     for s in listed:
         assert set(s) >= {
-            "id", "name", "tags", "start_time", "end_time", "duration", "end_state", "end_state_reason", "status",
-            "event_count", "error_count", "llm_calls", "tool_calls", "prompt_tokens", "completion_tokens", "cost",
+            "id",
+            "name",
+            "tags",
+            "start_time",
+            "end_time",
+            "duration",
+            "end_state",
+            "end_state_reason",
+            "status",
+            "event_count",
+            "error_count",
+            "llm_calls",
+            "tool_calls",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost",
         }
         assert s["start_time"].endswith("Z") and s["duration"] >= 0
 
@@ -70,7 +84,11 @@ def test_events_belong_to_the_current_session_and_inherit_its_tags(rec, folder):
     assert rec.current_session() is s
     rec.record(rec.ActionEvent(action_type="lookup", params={"q": "order 7"}, returns="shipped"))
     rec.record(rec.ToolEvent(name="crm", params={"id": 7}, returns={"vip": True}))
-    rec.record(rec.LLMEvent(model="gpt-4o", prompt="hi", completion="hello", prompt_tokens=12, completion_tokens=5, cost=0.0002))
+    rec.record(
+        rec.LLMEvent(
+            model="gpt-4o", prompt="hi", completion="hello", prompt_tokens=12, completion_tokens=5, cost=0.0002
+        )
+    )
     rec.record(rec.ErrorEvent(error_type="RateLimit", details="429 from provider"))
     s.add_tags(["escalated"])
     rec.end_session("Success", "answered")
@@ -175,7 +193,12 @@ def test_recording_never_raises_into_user_code(rec, folder):
     cyclic: list = []
     cyclic.append(cyclic)
     s = rec.start_session()
-    rec.record(rec.ActionEvent(action_type="weird", params={"obj": Hostile(), "big": 2**100, "set": {1, 2}, "cycle": cyclic, (1, 2): "tuple key"}))
+    rec.record(
+        rec.ActionEvent(
+            action_type="weird",
+            params={"obj": Hostile(), "big": 2**100, "set": {1, 2}, "cycle": cyclic, (1, 2): "tuple key"},
+        )
+    )
     rec.record(rec.ToolEvent(name="huge", returns="x" * 1_000_000))
     rec.record("not even an event")  # type: ignore[arg-type]
     s.end()

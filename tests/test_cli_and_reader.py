@@ -69,10 +69,17 @@ def test_ls_json_filters_by_tag_and_status(rec, folder):
         if state:
             s.end(state)
     rec.flush()
-    assert {tuple(x["tags"]) for x in json.loads(cli("ls", str(folder), "--json", "--tag", "a").stdout)} == {("a", "b"), ("a",)}
-    assert [x["tags"] for x in json.loads(cli("ls", str(folder), "--json", "--tag", "a", "--tag", "b").stdout)] == [["a", "b"]]
+    assert {tuple(x["tags"]) for x in json.loads(cli("ls", str(folder), "--json", "--tag", "a").stdout)} == {
+        ("a", "b"),
+        ("a",),
+    }
+    assert [x["tags"] for x in json.loads(cli("ls", str(folder), "--json", "--tag", "a", "--tag", "b").stdout)] == [
+        ["a", "b"]
+    ]
     running = json.loads(cli("ls", str(folder), "--json", "--status", "running").stdout)
-    assert [x["tags"] for x in running] == [["c"]] and running[0]["end_state"] is None and running[0]["end_time"] is None
+    assert (
+        [x["tags"] for x in running] == [["c"]] and running[0]["end_state"] is None and running[0]["end_time"] is None
+    )
     table = cli("ls", str(folder)).stdout
     assert "Success" in table and "Fail" in table and "running" in table and table.startswith("ID")
 
@@ -126,7 +133,10 @@ def test_verify_names_torn_tails_and_damaged_frames(rec, folder):
 
 def test_bad_input_gets_one_line_not_a_traceback(tmp_path):
     missing = cli("ls", str(tmp_path / "nope"), check=False)
-    assert missing.returncode == 2 and missing.stderr.strip() == f"sessiontrail: {tmp_path / 'nope'}: no such file or folder"
+    assert (
+        missing.returncode == 2
+        and missing.stderr.strip() == f"sessiontrail: {tmp_path / 'nope'}: no such file or folder"
+    )
     (tmp_path / "junk.trail").write_bytes(b"GIF89a junk")
     (tmp_path / "empty.trail").write_bytes(b"")
     age(tmp_path / "junk.trail")

@@ -109,7 +109,13 @@ def test_generators_keep_their_span_open_until_exhausted_and_do_not_leak(rec, fo
     rec.flush()
     info = only_session(folder)
     shape = [(d, k, s) for d, k, _, s in tree(info)]
-    assert shape == [(0, "operation", "ok"), (0, "tool", "ok"), (0, "tool", "ok"), (0, "tool", "ok"), (0, "operation", "ok")]
+    assert shape == [
+        (0, "operation", "ok"),
+        (0, "tool", "ok"),
+        (0, "tool", "ok"),
+        (0, "tool", "ok"),
+        (0, "operation", "ok"),
+    ]
     produce_node = min((n for n in info.nodes.values() if n.kind == "operation"), key=lambda n: n.start)
     last_consume = max((n for n in info.nodes.values() if n.kind == "tool"), key=lambda n: n.start)
     assert produce_node.end >= last_consume.start  # the span lasted until the generator finished
@@ -196,7 +202,9 @@ def test_concurrent_asyncio_tasks_each_record_into_their_own_session(rec, folder
         assert all(node.parent is None for node in nodes)
         assert own_arg.attrs["input"]["args"] == [0]
         assert s.name.endswith("job") and n in range(50)
-    names = sorted(int(n.name.split("-")[1]) for s in catalog.sessions.values() for n in s.nodes.values() if n.kind == "action")
+    names = sorted(
+        int(n.name.split("-")[1]) for s in catalog.sessions.values() for n in s.nodes.values() if n.kind == "action"
+    )
     assert names == list(range(50))
 
 

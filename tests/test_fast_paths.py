@@ -32,7 +32,9 @@ ids = mostly(st.integers(0, 12), st.one_of(st.just(-1), st.just(1 << 63), st.non
 parents = mostly(st.one_of(st.none(), st.integers(0, 12)), st.one_of(st.just(-1), st.text(max_size=1)))
 times = mostly(st.integers(0, 10_000), st.one_of(st.just(-(1 << 63) - 5), st.floats(0, 10), st.none()))
 end_times = mostly(st.one_of(st.none(), st.integers(0, 10_000)), st.one_of(st.floats(0, 10), st.text(max_size=1)))
-texts = mostly(st.sampled_from(["tool", "llm", "agent", "error", "operation", "x"]), st.one_of(st.integers(), st.none()))
+texts = mostly(
+    st.sampled_from(["tool", "llm", "agent", "error", "operation", "x"]), st.one_of(st.integers(), st.none())
+)
 attrs = st.one_of(
     st.none(),
     st.just(msgpack.packb({"prompt_tokens": 5, "completion_tokens": 2, "cost": 0.01, "model": "m"})),
@@ -62,8 +64,17 @@ def folded(catalog: Catalog) -> dict[str, Any]:
 
 
 def _totals(s: SessionInfo) -> tuple[Any, ...]:
-    return (s.event_count, s.error_count, s.llm_calls, s.tool_calls, s.prompt_tokens, s.completion_tokens, s.cost,
-            sorted(s.models.items()), sorted(s.agents.items()))
+    return (
+        s.event_count,
+        s.error_count,
+        s.llm_calls,
+        s.tool_calls,
+        s.prompt_tokens,
+        s.completion_tokens,
+        s.cost,
+        sorted(s.models.items()),
+        sorted(s.agents.items()),
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -98,7 +109,9 @@ values = st.recursive(
     raises=st.booleans(),
     decorator_attrs=st.dictionaries(st.sampled_from(["team", "retries"]), values, max_size=2),
 )
-def test_plain_function_wrapper_records_like_the_general_wrapper(rec, reader, args, kwargs, result, raises, decorator_attrs):
+def test_plain_function_wrapper_records_like_the_general_wrapper(
+    rec, reader, args, kwargs, result, raises, decorator_attrs
+):
     from recorder.decorators import _span_function, _span_opener, _wrap
 
     def work(*a: Any, **k: Any) -> Any:
@@ -122,4 +135,11 @@ def test_plain_function_wrapper_records_like_the_general_wrapper(rec, reader, ar
     errors = [n for n in info.nodes.values() if n.kind == "error"]
     assert len(spans) == 2 and len(errors) == (2 if raises else 0)
     a, b = sorted(spans, key=lambda n: n.start)
-    assert (a.kind, a.name, a.parent, a.status, a.attrs, a.end_attrs) == (b.kind, b.name, b.parent, b.status, b.attrs, b.end_attrs)
+    assert (a.kind, a.name, a.parent, a.status, a.attrs, a.end_attrs) == (
+        b.kind,
+        b.name,
+        b.parent,
+        b.status,
+        b.attrs,
+        b.end_attrs,
+    )

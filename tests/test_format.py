@@ -108,7 +108,12 @@ def test_a_huge_length_field_is_rejected_cheaply():
         st.dictionaries(
             st.text(max_size=8),
             st.recursive(
-                st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | st.text() | st.binary(),
+                st.none()
+                | st.booleans()
+                | st.integers(-(2**63), 2**64 - 1)
+                | st.floats(allow_nan=False)
+                | st.text()
+                | st.binary(),
                 lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
                 max_leaves=12,
             ),

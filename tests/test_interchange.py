@@ -21,8 +21,14 @@ def node_shape(info):
     """Everything the round trip must keep: tree, times, names, kinds, statuses, LLM fields."""
     out = []
     for n in info.nodes.values():
-        llm = {k: n.attrs.get(k) for k in ("model", "prompt", "completion", "prompt_tokens", "completion_tokens", "cost")} if n.kind == "llm" else None
-        out.append((n.id, n.parent, n.kind, n.name, n.start, n.end, n.status, n.is_span, json.dumps(llm, sort_keys=True)))
+        llm = (
+            {k: n.attrs.get(k) for k in ("model", "prompt", "completion", "prompt_tokens", "completion_tokens", "cost")}
+            if n.kind == "llm"
+            else None
+        )
+        out.append(
+            (n.id, n.parent, n.kind, n.name, n.start, n.end, n.status, n.is_span, json.dumps(llm, sort_keys=True))
+        )
     return sorted(out)
 
 
@@ -57,7 +63,12 @@ def test_otlp_json_is_valid_otlp_and_round_trips(demo, tmp_path):
         a, b = original.sessions[sid], back.sessions[sid]
         assert (b.name, b.tags, b.end_state, b.start, b.end) == (a.name, a.tags, a.end_state, a.start, a.end)
         assert node_shape(b) == node_shape(a)
-        assert (b.llm_calls, b.prompt_tokens, b.completion_tokens, b.cost) == (a.llm_calls, a.prompt_tokens, a.completion_tokens, a.cost)
+        assert (b.llm_calls, b.prompt_tokens, b.completion_tokens, b.cost) == (
+            a.llm_calls,
+            a.prompt_tokens,
+            a.completion_tokens,
+            a.cost,
+        )
 
 
 def test_foreign_otlp_traces_import_as_sessions(tmp_path):
@@ -68,17 +79,32 @@ def test_foreign_otlp_traces_import_as_sessions(tmp_path):
                 "scopeSpans": [
                     {
                         "spans": [
-                            {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "agent run",
-                             "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000002000000000", "kind": 1,
-                             "attributes": [{"key": "openinference.span.kind", "value": {"stringValue": "AGENT"}}], "status": {}},
-                            {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b175", "parentSpanId": "eee19b7ec3c1b174",
-                             "name": "chat", "startTimeUnixNano": "1700000000500000000", "endTimeUnixNano": "1700000001500000000", "kind": 3,
-                             "attributes": [
-                                 {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
-                                 {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
-                                 {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1000"}},
-                                 {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "200"}},
-                             ], "status": {"code": 1}},
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "agent run",
+                                "startTimeUnixNano": "1700000000000000000",
+                                "endTimeUnixNano": "1700000002000000000",
+                                "kind": 1,
+                                "attributes": [{"key": "openinference.span.kind", "value": {"stringValue": "AGENT"}}],
+                                "status": {},
+                            },
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b175",
+                                "parentSpanId": "eee19b7ec3c1b174",
+                                "name": "chat",
+                                "startTimeUnixNano": "1700000000500000000",
+                                "endTimeUnixNano": "1700000001500000000",
+                                "kind": 3,
+                                "attributes": [
+                                    {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                                    {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
+                                    {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1000"}},
+                                    {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "200"}},
+                                ],
+                                "status": {"code": 1},
+                            },
                         ]
                     }
                 ],
@@ -128,7 +154,7 @@ def test_export_to_an_otlp_http_endpoint(demo, tmp_path):
     received = []
 
     class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append((self.path, self.headers["Content-Type"], json.loads(body)))
             self.send_response(200)
@@ -168,7 +194,7 @@ def test_init_streams_sessions_live_to_an_otlp_endpoint(tmp_path):
     posts = []
 
     class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(200)
             self.end_headers()
@@ -202,10 +228,15 @@ def test_init_streams_sessions_live_to_an_otlp_endpoint(tmp_path):
     assert len(posts) >= 3  # sent while recording, not only at the end
     ids = [s["spanId"] for s in spans]
     assert len(ids) == len(set(ids)) == 31  # 30 spans and the session's root span, each once
-    def is_root(span):
-        return any(a["key"] == "sessiontrail.kind" and a["value"].get("stringValue") == "session" for a in span["attributes"])
 
-    first_posts = [s for doc in posts[:-1] for rs in doc["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+    def is_root(span):
+        return any(
+            a["key"] == "sessiontrail.kind" and a["value"].get("stringValue") == "session" for a in span["attributes"]
+        )
+
+    first_posts = [
+        s for doc in posts[:-1] for rs in doc["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]
+    ]
     assert not any(is_root(s) for s in first_posts)  # the root goes out once the session has ended...
     assert sum(is_root(s) for s in spans) == 1  # ...exactly once
 

@@ -17,7 +17,7 @@ def llm_nodes(info) -> list:
 pytest.importorskip("openai")
 pytest.importorskip("openinference.instrumentation.openai")
 
-FAKE_OPENAI = '''
+FAKE_OPENAI = """
 import json
 try:  # openai 3.x speaks httpx2; 1.x and 2.x httpx
     import httpx2 as httpx
@@ -51,7 +51,7 @@ def handler(request):
     return httpx.Response(200, json=COMPLETION)
 
 transport = httpx.MockTransport(handler)
-'''
+"""
 
 
 def test_openai_calls_become_llm_events_after_init(tmp_path):
@@ -106,7 +106,7 @@ recorder.end_session("Success")
     assert info.llm_calls == 0
 
 
-FAKE_ANTHROPIC = '''
+FAKE_ANTHROPIC = """
 import json
 try:
     import httpx2 as httpx
@@ -139,7 +139,7 @@ def handler(request):
     return httpx.Response(200, json=MESSAGE)
 
 transport = httpx.MockTransport(handler)
-'''
+"""
 
 
 def test_anthropic_calls_become_llm_events_after_init(tmp_path):

@@ -89,7 +89,9 @@ def test_genai_and_openinference_llm_spans_become_llm_events(rec, folder, tracer
             span.set_attribute("llm.output_messages.0.message.content", "hi there")
         with tracer.start_as_current_span("search_web", attributes={"openinference.span.kind": "TOOL"}):
             pass
-        with tracer.start_as_current_span("unknown-model", attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": "house-model-7"}) as span:
+        with tracer.start_as_current_span(
+            "unknown-model", attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": "house-model-7"}
+        ) as span:
             span.set_attribute("gen_ai.usage.input_tokens", 10)
             span.set_attribute("gen_ai.usage.output_tokens", 10)
             span.set_status(Status(StatusCode.ERROR, "rate limited"))

@@ -86,7 +86,9 @@ def test_redact_with_a_function_and_a_failing_function(tmp_path):
     (llm,) = info.nodes.values()
     assert llm.attrs["prompt"] == "<removed>" and llm.attrs["completion"] == "fine"
     broken = make_redactor(lambda record: 1 / 0)
-    out = record_dict(broken(to_wire({"type": "event", "ts": 1, "session": "s", "id": 1, "attrs": {"prompt": "private"}})))
+    out = record_dict(
+        broken(to_wire({"type": "event", "ts": 1, "session": "s", "id": 1, "attrs": {"prompt": "private"}}))
+    )
     assert "private" not in json.dumps(out) and out["redaction_failed"] is True
 
 
@@ -135,7 +137,9 @@ values = st.recursive(
     | st.floats(allow_nan=False)
     | st.text()
     | st.binary(max_size=64),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5) | st.tuples(inner, inner),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5) | st.tuples(inner, inner)
+    ),
     max_leaves=25,
 )
 
@@ -178,7 +182,9 @@ def test_viewer_on_a_folder_of_fuzzed_files_shows_problems_and_stays_responsive(
     rng = random.Random(5)
     for n in range(40):
         (folder / f"f{n:02d}.trail").write_bytes(mutate(data, MUTATIONS[n % len(MUTATIONS)], rng))
-    (folder / "huge-claim.trail").write_bytes(b"\x89STRAIL\n\x01\x00\x00\x00" + b"\xf5\x7e\x5a\x17" + (2**31).to_bytes(4, "little") + b"\0" * 16)
+    (folder / "huge-claim.trail").write_bytes(
+        b"\x89STRAIL\n\x01\x00\x00\x00" + b"\xf5\x7e\x5a\x17" + (2**31).to_bytes(4, "little") + b"\0" * 16
+    )
     past = time.time() - 60
     for p in folder.iterdir():
         os.utime(p, (past, past))
@@ -191,7 +197,7 @@ def test_viewer_on_a_folder_of_fuzzed_files_shows_problems_and_stays_responsive(
     clock.start()
     ticker = QTimer()
     ticker.setInterval(10)
-    ticker.timeout.connect(lambda: (gaps.append(clock.restart())))
+    ticker.timeout.connect(lambda: gaps.append(clock.restart()))
     ticker.start()
     qtbot.waitUntil(lambda: window.loaded, timeout=20_000)
     qtbot.wait(300)

@@ -85,7 +85,9 @@ def test_sigkill_at_random_moments_loses_nothing_that_was_flushed(tmp_path, long
     torn_tails = checked = 0
     for run in range(runs):
         folder = tmp_path / f"run{run}"
-        proc = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(folder)], stdout=subprocess.PIPE, text=True, env=CHILD_ENV)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", KILL_CHILD, str(folder)], stdout=subprocess.PIPE, text=True, env=CHILD_ENV
+        )
         with proc:
             deadline = time.monotonic() + rng.uniform(0.05, 0.5)
             last = None
@@ -165,7 +167,19 @@ def deep_payload(depth: int) -> bytes:
     return b"\x91" * depth + b"\xc0"  # [[[[...nil...]]]]
 
 
-MUTATIONS = ("flip", "insert", "delete", "duplicate", "shuffle", "garbage", "huge_length", "deep_nesting", "huge_array", "truncate", "zero_tail")
+MUTATIONS = (
+    "flip",
+    "insert",
+    "delete",
+    "duplicate",
+    "shuffle",
+    "garbage",
+    "huge_length",
+    "deep_nesting",
+    "huge_array",
+    "truncate",
+    "zero_tail",
+)
 
 
 def mutate(data: bytes, kind: str, rng: random.Random) -> bytes:
@@ -259,7 +273,9 @@ def test_eight_threads_in_four_processes_lose_nothing_and_mix_nothing(tmp_path):
 
     folder = tmp_path / "shared"
     folder.mkdir()
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER_PROCESS, str(folder), str(p)], env=CHILD_ENV) for p in range(4)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER_PROCESS, str(folder), str(p)], env=CHILD_ENV) for p in range(4)
+    ]
     live = FolderReader(folder, settle_seconds=30)
     polled: list[dict] = []
     partial_reports = []
@@ -294,7 +310,9 @@ def test_eight_threads_in_four_processes_lose_nothing_and_mix_nothing(tmp_path):
 def test_a_really_full_disk_tmpfs_never_raises_and_resumes_when_space_returns(tmp_path):
     mount = tmp_path / "small"
     mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()}); the RLIMIT_FSIZE test covers full disks")
     try:

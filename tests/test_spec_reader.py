@@ -13,7 +13,7 @@ def spec_reader():
     text = (ROOT / "format_spec.md").read_text(encoding="utf-8")
     (code,) = re.findall(r"## 6\. A minimal reader\s+```python\n(.*?)```", text, re.S)
     namespace: dict = {}
-    exec(compile(code, "format_spec.md", "exec"), namespace)  # noqa: S102 - our own document
+    exec(compile(code, "format_spec.md", "exec"), namespace)  # our own document
     return namespace["read_trail"]
 
 
@@ -34,7 +34,14 @@ def test_the_spec_reader_reads_what_the_recorder_writes(rec, folder):
         ours, problems = read_file(path)
         assert damaged == [] and problems == []
         assert records == ours
-        assert {r["type"] for r in records} >= {"file", "session_start", "span_start", "span_end", "event", "session_end"}
+        assert {r["type"] for r in records} >= {
+            "file",
+            "session_start",
+            "span_start",
+            "span_end",
+            "event",
+            "session_end",
+        }
 
 
 def test_the_spec_reader_recovers_around_damage_like_ours(rec, folder):

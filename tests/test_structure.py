@@ -100,5 +100,7 @@ def test_recorder_does_not_import_the_viewer():
     # but `sessiontrail view`, which opens it (inside the command, so the library never does)
     graph = import_graph()
     graph["recorder.cli"].discard("viewer.app")
-    offenders = {m: sorted(t for t in deps if t.startswith("viewer")) for m, deps in graph.items() if m.startswith("recorder")}
+    offenders = {
+        m: sorted(t for t in deps if t.startswith("viewer")) for m, deps in graph.items() if m.startswith("recorder")
+    }
     assert not any(offenders.values()), offenders

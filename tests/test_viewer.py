@@ -84,11 +84,17 @@ def test_session_list_shows_every_session_with_its_columns(open_window, demo):
     failed = next(s for s in expected if s["end_state"] == "Fail")
     row = by_name[failed["name"]]
     assert row["Status"] == "Fail" and row["Errors"] == str(failed["error_count"])
-    assert row["LLM"] == str(failed["llm_calls"]) and row["Tokens"] == f"{failed['prompt_tokens'] + failed['completion_tokens']:,}"
+    assert (
+        row["LLM"] == str(failed["llm_calls"])
+        and row["Tokens"] == f"{failed['prompt_tokens'] + failed['completion_tokens']:,}"
+    )
     assert set(row["Tags"].split(", ")) == set(failed["tags"])
     # Sorting is numeric: by Events, descending, the biggest session comes first.
     table.table.sortByColumn(COLUMNS.index("Events"), Qt.SortOrder.DescendingOrder)
-    events = [int(table.proxy.index(r, COLUMNS.index("Events")).data().replace(",", "")) for r in range(table.proxy.rowCount())]
+    events = [
+        int(table.proxy.index(r, COLUMNS.index("Events")).data().replace(",", ""))
+        for r in range(table.proxy.rowCount())
+    ]
     assert events == sorted((s["event_count"] for s in expected), reverse=True)
 
 
@@ -181,11 +187,19 @@ def test_selection_follows_between_tree_timeline_and_detail(qtbot, open_window, 
     tool = next(n for n in trace.nodes if n.kind == "tool")
     plot = window.timeline.plot
     vb = plot.getPlotItem().getViewBox()
-    vb.setRange(xRange=(float(trace.x0[tool.row]) - 0.5, float(trace.x1[tool.row]) + 0.5), yRange=(0, trace.lane_count), padding=0)
+    vb.setRange(
+        xRange=(float(trace.x0[tool.row]) - 0.5, float(trace.x1[tool.row]) + 0.5),
+        yRange=(0, trace.lane_count),
+        padding=0,
+    )
     plot.grab()
-    scene_point = vb.mapViewToScene(QPointF((trace.x0[tool.row] + trace.x1[tool.row]) / 2, int(trace.lane[tool.row]) + 0.5))
+    scene_point = vb.mapViewToScene(
+        QPointF((trace.x0[tool.row] + trace.x1[tool.row]) / 2, int(trace.lane[tool.row]) + 0.5)
+    )
     widget_point = plot.mapFromScene(scene_point)
-    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(int(widget_point.x()), int(widget_point.y())))
+    qtbot.mouseClick(
+        plot.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(int(widget_point.x()), int(widget_point.y()))
+    )
     qtbot.waitUntil(lambda: window.timeline.item.selected == tool.row, timeout=3000)
     assert window.tree.selected_row() == tool.row
     assert window.event_detail.node == tool
@@ -316,7 +330,9 @@ def test_drop_a_folder_and_recent_folders(qtbot, open_window, demo, folder):
     assert window.session_list.model.rowCount() == 0
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(demo))])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     window.dropEvent(event)
     qtbot.waitUntil(lambda: window.session_list.model.rowCount() == len(listed(demo)), timeout=10_000)
     assert window.recent_folders()[:2] == [str(demo.resolve()), str(folder.resolve())]

@@ -72,7 +72,9 @@ def test_filters_tags_any_all_states_text_time(rec, folder):
     assert names(SessionFilter(states=frozenset({"Fail"}))) == ["beta"]
     assert names(SessionFilter(states=frozenset({"running", "Success"}))) == ["alpha", "gamma"]
     assert names(SessionFilter(text="claude")) == ["beta"]  # models are searchable
-    assert names(SessionFilter(text="QUOTA")) == ["beta"]  # and reasons, case-insensitively (no hex letters: ids are searched too)
+    assert names(SessionFilter(text="QUOTA")) == [
+        "beta"
+    ]  # and reasons, case-insensitively (no hex letters: ids are searched too)
     assert names(SessionFilter(since_ns=max(r.start for r in rows))) == ["gamma"]
     assert all_tags(rows) == [("prod", 2), ("staging", 1), ("vip", 1)]
 

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 
-def __getattr__(name: str):  # noqa: ANN202
+def __getattr__(name: str):
     # Lazy, so that `import viewer.core` never imports Qt.
     if name == "MainWindow":
         from .main_window import MainWindow

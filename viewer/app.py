@@ -11,7 +11,7 @@ from pathlib import Path
 VIEWS = ("timeline", "tree", "details", "analytics")
 
 
-def _wait(signal, timeout_ms: int) -> bool:  # noqa: ANN001
+def _wait(signal, timeout_ms: int) -> bool:
     """Run the event loop until signal fires or timeout; True if it fired."""
     from PySide6.QtCore import QEventLoop, QTimer
 
@@ -23,14 +23,16 @@ def _wait(signal, timeout_ms: int) -> bool:  # noqa: ANN001
     return bool(fired)
 
 
-def _qt_messages(mode, context, message: str) -> None:  # noqa: ANN001
+def _qt_messages(mode, context, message: str) -> None:
     """Qt's own messages to stderr, less the offscreen platform's note about size hints,
     which it prints for every window and which says nothing about this program."""
     if "does not support propagateSizeHints" not in message:
         print(message, file=sys.stderr)
 
 
-def run(paths: Sequence[str | Path], *, screenshot: Path | None = None, session: str | None = None, view: str | None = None) -> int:
+def run(
+    paths: Sequence[str | Path], *, screenshot: Path | None = None, session: str | None = None, view: str | None = None
+) -> int:
     """Open the window on paths; with screenshot, render it to a PNG after loading and exit."""
     if screenshot is not None and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -86,9 +88,13 @@ def run(paths: Sequence[str | Path], *, screenshot: Path | None = None, session:
 def main(argv: Sequence[str] | None = None) -> int:
     from recorder import default_directory
 
-    parser = argparse.ArgumentParser(prog="python -m viewer", description="Open the sessiontrail viewer on folders or files.")
+    parser = argparse.ArgumentParser(
+        prog="python -m viewer", description="Open the sessiontrail viewer on folders or files."
+    )
     parser.add_argument("paths", nargs="*", type=Path, help="folders or .trail files (default: the recording folder)")
-    parser.add_argument("--screenshot", type=Path, help="render the window offscreen to this PNG after loading, then exit")
+    parser.add_argument(
+        "--screenshot", type=Path, help="render the window offscreen to this PNG after loading, then exit"
+    )
     parser.add_argument("--session", help="the session to select (an id or a prefix)")
     parser.add_argument("--view", choices=VIEWS, help="the view to show")
     args = parser.parse_args(argv)

@@ -122,7 +122,9 @@ class MainWindow(QMainWindow):
         self._analytics_debounce = QTimer(self)
         self._analytics_debounce.setSingleShot(True)
         self._analytics_debounce.setInterval(200)
-        self._analytics_debounce.timeout.connect(lambda: self.worker.requestAnalytics.emit(self.session_list.current_filter()))
+        self._analytics_debounce.timeout.connect(
+            lambda: self.worker.requestAnalytics.emit(self.session_list.current_filter())
+        )
 
         if isinstance(paths, (str, Path)):
             paths = [paths]
@@ -149,12 +151,16 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
 
     def _choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of session files", str(self.paths[0] if self.paths else Path.home()))
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open a folder of session files", str(self.paths[0] if self.paths else Path.home())
+        )
         if folder:
             self.open_paths([folder])
 
     def _choose_files(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Open session files", "", "Session files (*.trail);;All files (*)")
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Open session files", "", "Session files (*.trail);;All files (*)"
+        )
         if files:
             self.open_paths(files)
 
@@ -309,6 +315,6 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(VIEW_TABS[view])
 
     # -------------------------------------------------------------- closing
-    def closeEvent(self, event) -> None:  # noqa: ANN001
+    def closeEvent(self, event) -> None:
         self.worker.shutdown()
         super().closeEvent(event)

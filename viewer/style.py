@@ -6,7 +6,16 @@ import html
 
 from recorder.display import format_cost, format_duration, format_tokens
 
-__all__ = ["KIND_COLORS", "STATUS_COLORS", "OUTCOME_COLORS", "format_cost", "format_duration", "format_tokens", "plain_tooltip", "elide"]
+__all__ = [
+    "KIND_COLORS",
+    "STATUS_COLORS",
+    "OUTCOME_COLORS",
+    "format_cost",
+    "format_duration",
+    "format_tokens",
+    "plain_tooltip",
+    "elide",
+]
 
 # Kinds of spans and events (Okabe-Ito-like hues: distinguishable, also for colour-blind eyes).
 KIND_COLORS = {

@@ -38,13 +38,15 @@ class FolderWatcher(QObject):
         signal = self.changed
 
         class Handler(FileSystemEventHandler):
-            def on_any_event(self, event) -> None:  # noqa: ANN001
+            def on_any_event(self, event) -> None:
                 # Only changes to session files (or folders) are hints. Opens and reads are not:
                 # the reader's own reads would wake it again, and at 2,000 files their events
                 # kept this thread busy enough to slow loading threefold.
                 if event.event_type not in HINT_EVENTS:
                     return
-                if not event.is_directory and not str(getattr(event, "dest_path", "") or event.src_path).endswith(FILE_SUFFIX):
+                if not event.is_directory and not str(getattr(event, "dest_path", "") or event.src_path).endswith(
+                    FILE_SUFFIX
+                ):
                     return
                 signal.emit()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -115,7 +116,7 @@ def _durations(durations: list[float]) -> tuple[list[float], list[int]]:
 
 
 def _by_tag(rows: list[SessionRow]) -> list[Breakdown]:
-    acc: dict[str, list] = {}
+    acc: dict[str, list[Any]] = {}
     for row in rows:
         for tag in row.tags:
             a = acc.setdefault(tag, [0, 0, 0, 0, None])
@@ -128,9 +129,9 @@ def _by_tag(rows: list[SessionRow]) -> list[Breakdown]:
     return sorted((Breakdown(k, *v) for k, v in acc.items()), key=lambda b: (-b.sessions, b.key))
 
 
-def _by_pairs(rows: list[SessionRow], entries: Callable[[SessionRow], Iterable[tuple]]) -> list[Breakdown]:
+def _by_pairs(rows: list[SessionRow], entries: Callable[[SessionRow], Iterable[tuple[Any, ...]]]) -> list[Breakdown]:
     """Breakdown by the (name, calls, tokens, cost) entries each row carries (models or agents)."""
-    acc: dict[str, list] = {}
+    acc: dict[str, list[Any]] = {}
     for row in rows:
         for key, calls, tokens, cost in entries(row):
             a = acc.setdefault(key, [0, 0, 0, 0, None])

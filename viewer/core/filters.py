@@ -40,7 +40,15 @@ class SessionFilter:
         needle = self.text.strip().lower()
         if needle:
             haystack = " ".join(
-                (row.id, row.name, " ".join(row.tags), row.status_text, row.reason or "", row.hostname or "", " ".join(m[0] for m in row.models))
+                (
+                    row.id,
+                    row.name,
+                    " ".join(row.tags),
+                    row.status_text,
+                    row.reason or "",
+                    row.hostname or "",
+                    " ".join(m[0] for m in row.models),
+                )
             ).lower()
             if not all(word in haystack for word in needle.split()):
                 return False

@@ -59,9 +59,9 @@ def save(reader: FolderReader, catalog: Catalog, path: Path) -> bool:
         "strings": [["p", str(v)] if isinstance(v, Path) else ["s", v] for v in catalog.strings.values],
         "files": [_file_state(state) for state in reader.files.values()],
         "file_meta": [[str(p), meta] for p, meta in catalog.file_meta.items()],
-        "pending": [[sid, span, record, str(p)] for (sid, span), (record, p) in catalog._pending_ends.items()],  # noqa: SLF001
-        "file_keys": [[*key, str(p)] for key, p in catalog._file_keys.items()],  # noqa: SLF001
-        "copies": [str(p) for p in catalog._copies],  # noqa: SLF001
+        "pending": [[sid, span, record, str(p)] for (sid, span), (record, p) in catalog._pending_ends.items()],
+        "file_keys": [[*key, str(p)] for key, p in catalog._file_keys.items()],
+        "copies": [str(p) for p in catalog._copies],
         "session_fields": list(SESSION_FIELDS),
         "sessions": sessions,
     }
@@ -77,7 +77,7 @@ def save(reader: FolderReader, catalog: Catalog, path: Path) -> bool:
     except (OSError, ValueError, TypeError) as exc:
         log.info("sessiontrail: index cache not written to %s: %s", path, exc)
         try:
-            os.unlink(tmp)  # type: ignore[possibly-undefined]
+            os.unlink(tmp)
         except (OSError, UnboundLocalError):
             pass
         return False
@@ -85,9 +85,17 @@ def save(reader: FolderReader, catalog: Catalog, path: Path) -> bool:
 
 def _file_state(state: FileState) -> list[Any]:
     return [
-        str(state.path), list(state.identity), state.offset, state.size, list(state.version) if state.version else None,
-        state.records, [[str(p.path), p.kind, p.message, p.offset, p.length] for p in state.problems],
-        state.dead, state.tail_reported, list(state.fingerprint) if state.fingerprint else None, state.mtime_ns,
+        str(state.path),
+        list(state.identity),
+        state.offset,
+        state.size,
+        list(state.version) if state.version else None,
+        state.records,
+        [[str(p.path), p.kind, p.message, p.offset, p.length] for p in state.problems],
+        state.dead,
+        state.tail_reported,
+        list(state.fingerprint) if state.fingerprint else None,
+        state.mtime_ns,
     ]
 
 
@@ -159,18 +167,26 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
     for entry in document["files"]:
         p, identity, offset, size, version, records, problems, dead, tail, fingerprint, mtime_ns = entry
         reader.files[path_of(p)] = FileState(
-            path_of(p), tuple(identity), offset, size, tuple(version) if version else None, records,
-            [Problem(path_of(a), b, c, d, e) for a, b, c, d, e in problems], dead, tail,
-            tuple(fingerprint) if fingerprint else None, mtime_ns,
+            path_of(p),
+            tuple(identity),
+            offset,
+            size,
+            tuple(version) if version else None,
+            records,
+            [Problem(path_of(a), b, c, d, e) for a, b, c, d, e in problems],
+            dead,
+            tail,
+            tuple(fingerprint) if fingerprint else None,
+            mtime_ns,
         )
     catalog = Catalog()
     strings = catalog.strings
     for kind, value in document["strings"]:
         strings.code(path_of(value) if kind == "p" else value)
     catalog.file_meta = {path_of(p): meta for p, meta in document["file_meta"]}
-    catalog._pending_ends = {(sid, span): (record, path_of(p)) for sid, span, record, p in document["pending"]}  # noqa: SLF001
-    catalog._file_keys = {(w, q, t): path_of(p) for w, q, t, p in document["file_keys"]}  # noqa: SLF001
-    catalog._copies = {path_of(p) for p in document["copies"]}  # noqa: SLF001
+    catalog._pending_ends = {(sid, span): (record, path_of(p)) for sid, span, record, p in document["pending"]}
+    catalog._file_keys = {(w, q, t): path_of(p) for w, q, t, p in document["file_keys"]}
+    catalog._copies = {path_of(p) for p in document["copies"]}
     values = strings.values
     if document["session_fields"] != list(SESSION_FIELDS):
         return None  # written by a version whose sessions had other fields
@@ -188,7 +204,7 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
     return reader, catalog
 
 
-def _table(saved: dict[str, bytes], strings: Strings) -> NodeTable:
+def _table(saved: dict[str, Any], strings: Strings) -> NodeTable:
     def load(table: NodeTable) -> None:
         try:
             for name in COLUMNS:
@@ -200,8 +216,8 @@ def _table(saved: dict[str, bytes], strings: Strings) -> NodeTable:
             NodeTable.__init__(table, strings)
             return
         table.blob = bytearray(saved["blob"])
-        kind, source = saved["source"]
-        table.source = Path(source) if kind == "p" else source
+        source_kind, source = saved["source"]
+        table.source = Path(source) if source_kind == "p" else source
         table.seen = set(table.ids) if saved["multi"] else None
         ends = table.ends
         if OPEN in ends:

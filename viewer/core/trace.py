@@ -33,7 +33,22 @@ POINT_NS = 1_000_000  # events shorter than this are drawn as markers, not bars
 class TraceNode:
     """One row of a Trace, made when asked for."""
 
-    __slots__ = ("row", "id", "parent_row", "depth", "kind", "name", "start", "end", "open", "status", "is_span", "_trace", "_table", "_source")
+    __slots__ = (
+        "row",
+        "id",
+        "parent_row",
+        "depth",
+        "kind",
+        "name",
+        "start",
+        "end",
+        "open",
+        "status",
+        "is_span",
+        "_trace",
+        "_table",
+        "_source",
+    )
 
     def __init__(self, trace: Trace, row: int) -> None:
         table = trace.table
@@ -89,7 +104,9 @@ class TraceNode:
         if self.kind == "llm":
             tokens = f"{a.get('prompt_tokens') or 0}+{a.get('completion_tokens') or 0} tok"
             cost = a.get("cost")
-            text = f"{tokens}" + (f" · ${cost:.4f}" if isinstance(cost, (int, float)) and not isinstance(cost, bool) else "")
+            text = f"{tokens}" + (
+                f" · ${cost:.4f}" if isinstance(cost, (int, float)) and not isinstance(cost, bool) else ""
+            )
             completion = a.get("completion")
             if isinstance(completion, dict):
                 completion = completion.get("content")
@@ -151,7 +168,9 @@ class Trace:
     drawn from one trace, always agree; the packed attributes it points to are append-only.
     """
 
-    def __init__(self, session_id: str, start: int, end: int, status: str, table: NodeTable, source: np.ndarray) -> None:
+    def __init__(
+        self, session_id: str, start: int, end: int, status: str, table: NodeTable, source: np.ndarray
+    ) -> None:
         self.session_id = session_id
         self.start = start  # ns: the session start (x = 0 on the timeline)
         self.end = end  # ns: the session end, or the last record seen
@@ -202,7 +221,7 @@ class Trace:
             self.kind[self._kind_codes == code] = KIND_INDEX.get(strings[code], KIND_INDEX["other"])
         self.span_count = int(np.count_nonzero(cols["spans"][source]))
         status_codes = self.status_codes = cols["statuses"][source]
-        error_code = table.strings._index.get("error", -2)  # noqa: SLF001 - one lookup, not a scan
+        error_code = table.strings._index.get("error", -2)  # one lookup, not a scan
         spans = self.spans = cols["spans"][source].astype(bool)
         self.flags = (
             np.where((status_codes == error_code) & ~is_open, FLAG_FAILED, 0)
@@ -229,6 +248,7 @@ class Trace:
         """``trace.nodes[row]``: TraceNode objects made on demand. (Made per use, not kept: a
         trace and a helper pointing at each other would wait for the cycle collector.)"""
         return _Nodes(self)
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -262,11 +282,12 @@ class Trace:
         kinds = [c for c in codes if strings[c] == needle]
         match = np.isin(self._name_codes, hits) | np.isin(self._kind_codes, kinds)
         if len(self) <= SEARCH_PREVIEWS_UP_TO:
-            for row in np.flatnonzero(~match):
-                if needle in self.nodes[int(row)].preview(200).lower():
-                    match[row] = True
+            for miss in np.flatnonzero(~match).tolist():
+                if needle in self.nodes[int(miss)].preview(200).lower():
+                    match[miss] = True
         keep: set[int] = set()
-        for row in np.flatnonzero(match).tolist():
+        for hit in np.flatnonzero(match).tolist():
+            row = int(hit)
             while row >= 0 and row not in keep:
                 keep.add(row)
                 row = int(self.parent_row[row])
@@ -293,6 +314,7 @@ class Trace:
 
 def _columns(table: NodeTable) -> dict[str, np.ndarray]:
     """numpy views of a table's columns (no copies)."""
+
     def view(column: Any, dtype: Any) -> np.ndarray:
         return np.frombuffer(column, dtype=dtype) if len(column) else np.zeros(0, dtype)
 

@@ -22,7 +22,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class EventTreeModel(QAbstractItemModel):
-    def __init__(self, parent=None) -> None:  # noqa: ANN001
+    def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._trace: Trace | None = None
         self._visible: set[int] | None = None
@@ -97,13 +97,13 @@ class EventTreeModel(QAbstractItemModel):
         return parent
 
     # -------------------------------------------------------------- Qt API
-    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:
         kids = self._children(self._row_of(parent))
         if not 0 <= row < self._fetched.get(self._row_of(parent), 0) or not 0 <= column < len(COLUMNS):
             return QModelIndex()
         return self.createIndex(row, column, int(kids[row]) + 1)
 
-    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
+    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
         if not index.isValid() or self._trace is None:
             return QModelIndex()
         parent_row = int(self._trace.parent_row[self._row_of(index)])
@@ -112,15 +112,15 @@ class EventTreeModel(QAbstractItemModel):
         grandparent = int(self._trace.parent_row[parent_row])
         return self.createIndex(self._position_of(parent_row, grandparent) or 0, 0, parent_row + 1)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
         if parent.column() > 0:
             return 0
         return self._fetched.get(self._row_of(parent), 0)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
         return len(COLUMNS)
 
-    def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+    def hasChildren(self, parent: Index = QModelIndex()) -> bool:
         if parent.column() > 0:
             return False
         return len(self._children(self._row_of(parent))) > 0
@@ -142,12 +142,16 @@ class EventTreeModel(QAbstractItemModel):
         self._fetched[row] = have + more
         self.endInsertRows()
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(COLUMNS):
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(COLUMNS)
+        ):
             return COLUMNS[section]
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         node = self.node(index)
         if node is None:
             return None
@@ -158,7 +162,11 @@ class EventTreeModel(QAbstractItemModel):
             if column == "Kind":
                 return node.kind
             if column == "Duration":
-                return format_duration(node.duration) + ("+" if node.open else "") if node.is_span or node.end > node.start else ""
+                return (
+                    format_duration(node.duration) + ("+" if node.open else "")
+                    if node.is_span or node.end > node.start
+                    else ""
+                )
             if column == "Status":
                 return node.status
             if column == "Preview":

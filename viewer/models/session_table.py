@@ -24,7 +24,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class SessionTableModel(QAbstractTableModel):
-    def __init__(self, parent=None) -> None:  # noqa: ANN001
+    def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[SessionRow] = []
         self._index: dict[str, int] = {}
@@ -55,7 +55,10 @@ class SessionTableModel(QAbstractTableModel):
         self._rows = new
         self._index = {row.id: i for i, row in enumerate(new)}
         before = self.persistentIndexList()
-        after = [self.index(self._index[old[p.row()].id], p.column()) if 0 <= p.row() < len(old) else QModelIndex() for p in before]
+        after = [
+            self.index(self._index[old[p.row()].id], p.column()) if 0 <= p.row() < len(old) else QModelIndex()
+            for p in before
+        ]
         self.changePersistentIndexList(before, after)
         self.layoutChanged.emit()
 
@@ -114,13 +117,13 @@ class SessionTableModel(QAbstractTableModel):
         return self._index.get(session_id)
 
     # -------------------------------------------------------------- Qt API
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             if role == Qt.ItemDataRole.DisplayRole:
                 return COLUMNS[section]
@@ -128,7 +131,7 @@ class SessionTableModel(QAbstractTableModel):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row = self._rows[index.row()]
@@ -181,7 +184,7 @@ def _display(row: SessionRow, column: str) -> str:
     return ""
 
 
-def _sort_key(row: SessionRow, column: str):  # noqa: ANN202
+def _sort_key(row: SessionRow, column: str):
     """Numbers sort as numbers; missing values sort first."""
     if column == "Name":
         return row.name.lower()
@@ -208,7 +211,7 @@ def _sort_key(row: SessionRow, column: str):  # noqa: ANN202
 class SessionFilterProxy(QSortFilterProxyModel):
     """Sorts by SORT_ROLE and shows the rows a SessionFilter accepts."""
 
-    def __init__(self, parent=None) -> None:  # noqa: ANN001
+    def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._filter = SessionFilter()
         self.setDynamicSortFilter(True)  # re-filters rows whose data changed

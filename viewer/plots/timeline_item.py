@@ -34,7 +34,9 @@ class TimelineItem(pg.GraphicsObject):
         self.grid_axis = None  # a pyqtgraph AxisItem whose major ticks get grid lines
         self.selected: int | None = None
         self._brushes = [QBrush(QColor(KIND_COLORS.get(k, KIND_COLORS["other"]))) for k in KINDS]
-        self._open_brushes = [QBrush(QColor(KIND_COLORS.get(k, KIND_COLORS["other"])), Qt.BrushStyle.Dense4Pattern) for k in KINDS]
+        self._open_brushes = [
+            QBrush(QColor(KIND_COLORS.get(k, KIND_COLORS["other"])), Qt.BrushStyle.Dense4Pattern) for k in KINDS
+        ]
         self._bounds = QRectF()
         self.last_paint_rects = 0  # rectangles drawn by the last paint (for tests and benchmarks)
         self.last_paint_ms = 0.0  # how long the last paint took (for benchmarks)
@@ -62,7 +64,9 @@ class TimelineItem(pg.GraphicsObject):
         return QRectF(self._bounds)
 
     # -------------------------------------------------------------- drawing
-    def visible_bars(self, x_lo: float, x_hi: float, px: float, lanes: range) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    def visible_bars(
+        self, x_lo: float, x_hi: float, px: float, lanes: range
+    ) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """Per lane: (lane, x0, x1, kind, flags) of the bars to draw after level of detail.
 
         A lane showing no more nodes than it has pixel columns (times DENSE_FACTOR) is drawn
@@ -128,7 +132,7 @@ class TimelineItem(pg.GraphicsObject):
         run_start, run_end = run_start[keep], run_end[keep]
         return edges[run_start], edges[run_end], kinds[rep[run_start]], col_flags[run_start].astype(np.uint8)
 
-    def paint(self, p: QPainter, *args) -> None:  # noqa: ANN002
+    def paint(self, p: QPainter, *args) -> None:
         started = time.perf_counter()
         try:
             self._paint(p)
@@ -234,7 +238,7 @@ class TimelineItem(pg.GraphicsObject):
         else:
             p.drawRect(QRectF(x0 - 2 * px, lane + 0.08, max(x1 - x0, px) + 4 * px, 0.84))
 
-    def _paint_labels(self, p: QPainter, bars, px: float) -> None:  # noqa: ANN001
+    def _paint_labels(self, p: QPainter, bars, px: float) -> None:
         """Names on bars wide enough to hold them, in screen coordinates (text is not scaled)."""
         trace = self.trace
         if trace is None:
@@ -285,14 +289,14 @@ class TimelineItem(pg.GraphicsObject):
             lines.append(preview)
         return "\n".join(lines)
 
-    def hoverEvent(self, ev) -> None:  # noqa: ANN001
+    def hoverEvent(self, ev) -> None:
         if ev.isExit():
             self.setToolTip("")
             return
         row = self.row_at(ev.pos())
         self.setToolTip(plain_tooltip(self.tooltip_for(row)) if row is not None else "")
 
-    def mouseClickEvent(self, ev) -> None:  # noqa: ANN001
+    def mouseClickEvent(self, ev) -> None:
         if ev.button() != Qt.MouseButton.LeftButton:
             return
         row = self.row_at(ev.pos())

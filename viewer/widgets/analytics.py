@@ -18,7 +18,7 @@ Index = QModelIndex | QPersistentModelIndex
 class BreakdownModel(QAbstractTableModel):
     """Rows of a by-tag / by-model / by-agent breakdown."""
 
-    def __init__(self, key_title: str, calls_title: str, parent=None) -> None:  # noqa: ANN001
+    def __init__(self, key_title: str, calls_title: str, parent=None) -> None:
         super().__init__(parent)
         self.headers = (key_title, "Sessions", calls_title, "Failed", "Tokens", "Cost")
         self.items: list[Breakdown] = []
@@ -28,18 +28,18 @@ class BreakdownModel(QAbstractTableModel):
         self.items = list(items)
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.items)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.headers)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.headers[section]
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
         b = self.items[index.row()]
@@ -52,7 +52,7 @@ class BreakdownModel(QAbstractTableModel):
 
 
 class DateAxis(pg.AxisItem):
-    def tickStrings(self, values, scale, spacing):  # noqa: ANN001, ANN201
+    def tickStrings(self, values, scale, spacing):
         if spacing >= 86400:
             fmt = "%b %d"
         elif spacing >= 3600:
@@ -73,7 +73,7 @@ class DateAxis(pg.AxisItem):
 class DurationAxis(pg.AxisItem):
     """Ticks at log10(seconds), labelled as durations."""
 
-    def tickStrings(self, values, scale, spacing):  # noqa: ANN001, ANN201
+    def tickStrings(self, values, scale, spacing):
         return [format_duration(10**v) for v in values]
 
 
@@ -133,7 +133,11 @@ class AnalyticsWidget(QWidget):
         self.by_model = BreakdownModel("Model", "LLM calls", self)
         self.by_agent = BreakdownModel("Agent", "Agent spans", self)
         tables = QVBoxLayout()
-        for title, model, name in (("By tag", self.by_tag, "byTag"), ("By model", self.by_model, "byModel"), ("By agent", self.by_agent, "byAgent")):
+        for title, model, name in (
+            ("By tag", self.by_tag, "byTag"),
+            ("By model", self.by_model, "byModel"),
+            ("By agent", self.by_agent, "byAgent"),
+        ):
             view = QTableView()
             view.setObjectName(name)
             view.setModel(model)
@@ -167,8 +171,14 @@ class AnalyticsWidget(QWidget):
         s["tokens"].setText(f"{a.tokens:,}")
         s["cost"].setText(format_cost(a.cost))
         s["failure"].setText("-" if a.failure_rate is None else f"{a.failure_rate:.0%} ({a.failed} of {a.ended})")
-        scope = "all sessions" if a.sessions == total_sessions else f"the {a.sessions:,} of {total_sessions:,} sessions that pass the filters"
-        self.scope.setText(f"Across {scope}: {a.llm_calls:,} LLM calls, {a.tool_calls:,} tool calls, {a.errors:,} errors.")
+        scope = (
+            "all sessions"
+            if a.sessions == total_sessions
+            else f"the {a.sessions:,} of {total_sessions:,} sessions that pass the filters"
+        )
+        self.scope.setText(
+            f"Across {scope}: {a.llm_calls:,} LLM calls, {a.tool_calls:,} tool calls, {a.errors:,} errors."
+        )
         self._plot_over_time(a)
         self._plot_durations(a)
         self.by_tag.set_items(a.by_tag)
@@ -189,7 +199,9 @@ class AnalyticsWidget(QWidget):
             counts = np.array(a.over_time.get(outcome, []), dtype=float)
             if not counts.any():
                 continue
-            bars = pg.BarGraphItem(x=centers, height=counts, y0=bottom, width=width, brush=OUTCOME_COLORS[outcome], pen=None)
+            bars = pg.BarGraphItem(
+                x=centers, height=counts, y0=bottom, width=width, brush=OUTCOME_COLORS[outcome], pen=None
+            )
             plot.addItem(bars)
             self.time_legend.addItem(bars, outcome)
             bottom = bottom + counts
@@ -204,7 +216,9 @@ class AnalyticsWidget(QWidget):
         logs = np.log10(np.array(a.duration_edges))
         centers = (logs[:-1] + logs[1:]) / 2
         counts = np.array(a.duration_counts, dtype=float)
-        plot.addItem(pg.BarGraphItem(x=centers, height=counts, width=(logs[1] - logs[0]) * 0.9, brush="#5c6bc0", pen=None))
+        plot.addItem(
+            pg.BarGraphItem(x=centers, height=counts, width=(logs[1] - logs[0]) * 0.9, brush="#5c6bc0", pen=None)
+        )
         plot.setXRange(logs[0], logs[-1], padding=0.02)
         plot.setYRange(0, max(counts.max(), 1) * 1.15, padding=0)
         plot.setLabel("left", "sessions")

@@ -56,7 +56,16 @@ def _add(parent: QStandardItem, value: Any, depth: int) -> None:
             parent.appendRow([key_item, _item(summary)])
             _add(key_item, child, depth + 1)
         else:
-            parent.appendRow([key_item, _item(_scalar(child) if not isinstance(child, (dict, list)) else ("{}" if isinstance(child, dict) else "[]"))])
+            parent.appendRow(
+                [
+                    key_item,
+                    _item(
+                        _scalar(child)
+                        if not isinstance(child, (dict, list))
+                        else ("{}" if isinstance(child, dict) else "[]")
+                    ),
+                ]
+            )
 
 
 def conversation_text(node: TraceNode) -> str:
@@ -78,7 +87,9 @@ def conversation_text(node: TraceNode) -> str:
     tokens = f"{a.get('prompt_tokens') or 0:,} prompt + {a.get('completion_tokens') or 0:,} completion tokens"
     cost = a.get("cost")
     cost_text = format_cost(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else "cost unknown"
-    header = f"ASSISTANT ({a.get('model') or 'unknown model'}, {tokens}, {cost_text}, {format_duration(node.duration)}):"
+    header = (
+        f"ASSISTANT ({a.get('model') or 'unknown model'}, {tokens}, {cost_text}, {format_duration(node.duration)}):"
+    )
     parts.append(f"{header}\n{_content(completion) if completion is not None else '(no completion recorded)'}")
     return elide("\n\n".join(parts), 200_000)
 

@@ -49,7 +49,19 @@ class SessionDetailsWidget(QWidget):
         self.fields: dict[str, QLabel] = {}
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        for key in ("Name", "Status", "Reason", "Started", "Ended", "Duration", "Totals", "Tokens", "Cost", "Host", "Dropped"):
+        for key in (
+            "Name",
+            "Status",
+            "Reason",
+            "Started",
+            "Ended",
+            "Duration",
+            "Totals",
+            "Tokens",
+            "Cost",
+            "Host",
+            "Dropped",
+        ):
             self.fields[key] = _label()
             if key == "Name":
                 font = self.fields[key].font()
@@ -116,7 +128,9 @@ class SessionDetailsWidget(QWidget):
         f["Status"].setStyleSheet(f"color: {STATUS_COLORS.get(row.status_text, '#444')}; font-weight: 600;")
         f["Reason"].setText(elide(row.reason or "-", 3000))
         f["Started"].setText(_when(row.start))
-        f["Ended"].setText(_when(row.end) if row.end else ("still running" if row.status == "running" else "never (abandoned)"))
+        f["Ended"].setText(
+            _when(row.end) if row.end else ("still running" if row.status == "running" else "never (abandoned)")
+        )
         f["Duration"].setText(format_duration(row.duration()))
         f["Totals"].setText(
             f"{row.event_count:,} spans and events · {row.llm_calls:,} LLM calls · {row.tool_calls:,} tool calls · {row.error_count:,} errors"

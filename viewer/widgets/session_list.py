@@ -25,7 +25,13 @@ from ..core.store import SessionRow, StoreUpdate
 from ..models.session_table import COLUMNS, ROW_ROLE, TAGS_COLUMN, SessionFilterProxy, SessionTableModel
 from .tags import TagChipDelegate
 
-TIME_RANGES = (("Any time", None), ("Last hour", 3600), ("Last 24 hours", 86400), ("Last 7 days", 7 * 86400), ("Last 30 days", 30 * 86400))
+TIME_RANGES = (
+    ("Any time", None),
+    ("Last hour", 3600),
+    ("Last 24 hours", 86400),
+    ("Last 7 days", 7 * 86400),
+    ("Last 30 days", 30 * 86400),
+)
 
 
 class SessionListWidget(QWidget):
@@ -90,7 +96,15 @@ class SessionListWidget(QWidget):
         self.table.setItemDelegateForColumn(TAGS_COLUMN, TagChipDelegate(self.table))
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in {"Name": 210, "Status": 96, "Started": 118, "Duration": 64, "Tags": 190, "Tokens": 64, "Cost": 64}.items():
+        for column, width in {
+            "Name": 210,
+            "Status": 96,
+            "Started": 118,
+            "Duration": 64,
+            "Tags": 190,
+            "Tokens": 64,
+            "Cost": 64,
+        }.items():
             header.resizeSection(COLUMNS.index(column), width)
         for column in ("Events", "LLM", "Tools", "Errors"):
             header.resizeSection(COLUMNS.index(column), 50)

@@ -27,7 +27,7 @@ class TagChips(QWidget):
         self._layout.setSpacing(4)
         self._layout.addStretch(1)
 
-    def set_tags(self, tags) -> None:  # noqa: ANN001
+    def set_tags(self, tags) -> None:
         while self._layout.count() > 1:
             widget = self._layout.takeAt(0).widget()
             if widget is not None:
@@ -35,14 +35,18 @@ class TagChips(QWidget):
         for i, tag in enumerate(tags):
             chip = QLabel(tag)
             chip.setTextFormat(Qt.TextFormat.PlainText)
-            chip.setStyleSheet(f"background: {tag_color(tag).name()}; border-radius: 8px; padding: 1px 7px; color: #202020;")
+            chip.setStyleSheet(
+                f"background: {tag_color(tag).name()}; border-radius: 8px; padding: 1px 7px; color: #202020;"
+            )
             self._layout.insertWidget(i, chip)
 
 
 class TagChipDelegate(QStyledItemDelegate):
     """Paints a cell's comma-separated tags as rounded chips."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         if option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(option.rect, option.palette.highlight())
         tags = _tags_of(index)

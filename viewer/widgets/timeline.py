@@ -65,7 +65,9 @@ class TimelineWidget(QWidget):
         else:
             view.setRange(xRange=old_range[0], yRange=old_range[1], padding=0)
         spans = trace.span_count
-        self.caption.setText(f"{spans:,} spans and {len(trace) - spans:,} events in {lanes} lanes · drag to pan, wheel to zoom")
+        self.caption.setText(
+            f"{spans:,} spans and {len(trace) - spans:,} events in {lanes} lanes · drag to pan, wheel to zoom"
+        )
 
     def select_row(self, row: int | None) -> None:
         self.item.select(row)
@@ -79,7 +81,11 @@ class TimelineWidget(QWidget):
             width = max(x_hi - x_lo, (x1 - x0) * 1.5)
             height = y_hi - y_lo
             center = (x0 + x1) / 2
-            view.setRange(xRange=(center - width / 2, center + width / 2), yRange=(lane - height / 2, lane + height / 2), padding=0)
+            view.setRange(
+                xRange=(center - width / 2, center + width / 2),
+                yRange=(lane - height / 2, lane + height / 2),
+                padding=0,
+            )
 
     def _update_legend(self, trace: Trace | None) -> None:
         while self.legend.count():
