@@ -14,8 +14,8 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import recorder
 from recorder import _clock

@@ -21,8 +21,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from ._nodes import Node
 from . import rules
+from ._nodes import Node
 from ._semconv import span_kind
 from ._version import __version__
 from .catalog import Catalog, SessionInfo

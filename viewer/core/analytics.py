@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .store import SessionRow
 
