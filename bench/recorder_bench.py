@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import report
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import recorder  # noqa: E402
@@ -123,6 +125,7 @@ def main() -> None:
             f"sustained write: {count / elapsed:,.0f} events/s for {elapsed:.1f} s, {dropped:,} dropped, "
             f"{size / elapsed / 1e6:.1f} MB/s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
         )
+        report(bench="write", events_per_s=count / elapsed, dropped=dropped)
         _state.reset()
 
         # Read: decode every record of what was just written, a chunk at a time as the viewer
@@ -133,6 +136,7 @@ def main() -> None:
         print(
             f"read: {batch.record_count / elapsed:,.0f} records/s ({batch.record_count:,} records, {size / 1e6:.0f} MB in {elapsed:.2f} s)"
         )
+        report(bench="read", records_per_s=batch.record_count / elapsed)
 
 
 if __name__ == "__main__":

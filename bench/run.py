@@ -20,6 +20,9 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
+
+from figures import collect
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
@@ -143,11 +146,12 @@ def has(module: str) -> bool:
     return subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, env=ENV).returncode == 0
 
 
-def bench_script(name: str, *args: str) -> str:
+def bench_script(name: str, *args: str) -> list[dict[str, Any]]:
+    """Run a benchmark script; the figures it reported (see figures.py)."""
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / name), *args], capture_output=True, text=True, env=ENV, timeout=1800
     )
-    return proc.stdout
+    return collect(proc.stdout)
 
 
 def main() -> None:
@@ -203,29 +207,32 @@ def main() -> None:
     otel_event = peers["otel"]["record"] * 1e6 if peers.get("otel") else None
     add("caller cost, record()", record, otel_event, "µs", "≤ 2 µs", record <= 2, "otel add_event")
 
-    rec = bench_script("recorder_bench.py", "--calls", str(calls), "--write-seconds", "3" if args.quick else "10")
-    for line in rec.splitlines():
-        if line.startswith("sustained write"):
-            rate = float(line.split(":")[1].split("events/s")[0].replace(",", ""))
-            dropped = int(line.split("s, ")[1].split(" dropped")[0].replace(",", ""))
-            rows.append(
-                (
-                    "sustained write, one process",
-                    f"{rate:,.0f} ev/s, {dropped:,} dropped",
-                    "-",
-                    "-",
-                    "≥ 300,000/s, 0 dropped",
-                    "PASS" if rate >= 300_000 and dropped == 0 else "miss",
-                )
+    rec = {
+        f["bench"]: f
+        for f in bench_script(
+            "recorder_bench.py", "--calls", str(calls), "--write-seconds", "3" if args.quick else "10"
+        )
+    }
+    if "write" in rec:
+        rate, dropped = rec["write"]["events_per_s"], rec["write"]["dropped"]
+        rows.append(
+            (
+                "sustained write, one process",
+                f"{rate:,.0f} ev/s, {dropped:,} dropped",
+                "-",
+                "-",
+                "≥ 300,000/s, 0 dropped",
+                "PASS" if rate >= 300_000 and dropped == 0 else "miss",
             )
-        if line.startswith("read:"):
-            rate = float(line.split(":")[1].split("records/s")[0].replace(",", ""))
-            tb = child(TENSORBOARD_READ, 20_000 if args.quick else 100_000, timeout=600) if has("tensorboard") else None
-            peer = f"{tb['read']:,.0f} rec/s (TensorBoard EventFileLoader)" if tb else "not installed (tensorboard)"
-            ratio = f"{rate / tb['read']:.1f}x" if tb else "-"
-            rows.append(
-                ("read (decode)", f"{rate:,.0f} rec/s", peer, ratio, "≥ 1,000,000/s", "PASS" if rate >= 1e6 else "miss")
-            )
+        )
+    if "read" in rec:
+        rate = rec["read"]["records_per_s"]
+        tb = child(TENSORBOARD_READ, 20_000 if args.quick else 100_000, timeout=600) if has("tensorboard") else None
+        peer = f"{tb['read']:,.0f} rec/s (TensorBoard EventFileLoader)" if tb else "not installed (tensorboard)"
+        ratio = f"{rate / tb['read']:.1f}x" if tb else "-"
+        rows.append(
+            ("read (decode)", f"{rate:,.0f} rec/s", peer, ratio, "≥ 1,000,000/s", "PASS" if rate >= 1e6 else "miss")
+        )
 
     # Scaling: each viewer figure at its target size and 10x, 100x, 1000x smaller, each in a
     # process of its own.
@@ -239,20 +246,20 @@ def main() -> None:
 
     for factor in scale:
         sessions, events = max(1, 1000 // factor), 1_000_000 // factor
-        out = bench_script("viewer_bench.py", "--only", "open", "--sessions", str(sessions), "--events", str(events))
-        for line in out.splitlines():
-            if line.startswith("open "):
-                seconds = float(line.split("window usable ")[1].split(" s")[0])
-                scaled(
-                    f"open folder, {sessions:,} sessions / {events:,} events",
-                    f"{seconds:.2f} s",
-                    "< 5 s",
-                    seconds < 5,
-                    factor == 1,
-                )
+        for opened in bench_script(
+            "viewer_bench.py", "--only", "open", "--sessions", str(sessions), "--events", str(events)
+        ):
+            seconds = opened["seconds"]
+            scaled(
+                f"open folder, {sessions:,} sessions / {events:,} events",
+                f"{seconds:.2f} s",
+                "< 5 s",
+                seconds < 5,
+                factor == 1,
+            )
     for factor in scale:
         sessions, files = 10_000 // factor, max(1, 2000 // factor)
-        out = bench_script(
+        opens = bench_script(
             "viewer_bench.py",
             "--only",
             "files",
@@ -263,12 +270,10 @@ def main() -> None:
             "--files",
             str(files),
         )
-        opens = [line for line in out.splitlines() if line.startswith("open ")]
-        for line, (what, limit) in zip(opens, (("cold", 5.0), ("second open", 1.0)), strict=False):
-            seconds = float(line.split("window usable ")[1].split(" s")[0])
-            count = line.split(" sessions in ")[1].split(" files")[0]
+        for opened, (what, limit) in zip(opens, (("cold", 5.0), ("second open", 1.0)), strict=False):
+            seconds = opened["seconds"]
             scaled(
-                f"open folder, {sessions:,} sessions in {count} files, {what}",
+                f"open folder, {sessions:,} sessions in {opened['files']:,} files, {what}",
                 f"{seconds:.2f} s",
                 f"< {limit:g} s",
                 seconds < limit,
@@ -276,47 +281,35 @@ def main() -> None:
             )
     for factor in scale:
         spans = 1_000_000 // factor
-        out = bench_script("viewer_bench.py", "--only", "timeline", "--spans", str(spans))
-        for line in out.splitlines():
-            if line.startswith("timeline"):
-                p95 = float(line.split("p95 ")[1].split(" ms")[0])
-                full = factor == 1
-                scaled(
-                    f"timeline repaint after zoom/pan, {spans:,} spans", f"p95 {p95:.1f} ms", "< 16 ms", p95 < 16, full
-                )
-                memory = float(line.split("; memory ")[1].split(" MB")[0])
-                ratio = float(line.split(" MB of files (")[1].split("x")[0])
-                rss = float(line.split("process RSS ")[1].split(" MB")[0])
-                if full:
-                    # Judged on the whole process (Python, Qt and pyqtgraph included), the strict
-                    # reading of "memory of the viewer"; the data alone is shown beside it.
-                    files_mb = memory / ratio if ratio else 0.0
-                    rows.append(
-                        (
-                            f"viewer memory, {spans:,} spans: whole process (data alone)",
-                            f"{rss:.0f} MB = {rss / files_mb:.2f}x files ({memory:.0f} MB = {ratio:.2f}x)"
-                            if files_mb
-                            else f"{rss:.0f} MB",
-                            "-",
-                            "-",
-                            "< 2x the files",
-                            "PASS" if files_mb and rss < 2 * files_mb else "miss",
-                        )
+        for timeline in bench_script("viewer_bench.py", "--only", "timeline", "--spans", str(spans)):
+            p95, full = timeline["p95_ms"], factor == 1
+            scaled(f"timeline repaint after zoom/pan, {spans:,} spans", f"p95 {p95:.1f} ms", "< 16 ms", p95 < 16, full)
+            if full:
+                # Judged on the whole process (Python, Qt and pyqtgraph included), the strict
+                # reading of "memory of the viewer"; the data alone is shown beside it.
+                rss, data, files_mb = timeline["rss_mb"], timeline["data_mb"], timeline["files_mb"]
+                rows.append(
+                    (
+                        f"viewer memory, {spans:,} spans: whole process (data alone)",
+                        f"{rss:.0f} MB = {rss / files_mb:.2f}x files ({data:.0f} MB = {data / files_mb:.2f}x)",
+                        "-",
+                        "-",
+                        "< 2x the files",
+                        "PASS" if rss < 2 * files_mb else "miss",
                     )
-    out = bench_script("viewer_bench.py", "--only", "live")
-    for line in out.splitlines():
-        if line.startswith("record-to-visible"):
-            p95 = float(line.split("p95 ")[1].split(" ms")[0])
-            rows.append(
-                (
-                    "record-to-visible at 10,000 ev/s",
-                    f"p95 {p95:.0f} ms",
-                    "-",
-                    "-",
-                    "< 200 ms",
-                    "PASS" if p95 < 200 else "miss",
                 )
+    for live in bench_script("viewer_bench.py", "--only", "live"):
+        p95 = live["p95_ms"]
+        rows.append(
+            (
+                "record-to-visible at 10,000 ev/s",
+                f"p95 {p95:.0f} ms",
+                "-",
+                "-",
+                "< 200 ms",
+                "PASS" if p95 < 200 else "miss",
             )
+        )
 
     headers = ("metric", "sessiontrail", "peer", "ratio", "target", "pass")
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
@@ -328,5 +321,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory():
-        main()
+    main()

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import report
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -117,6 +119,7 @@ def bench_open(folder: Path, label: str) -> None:
     rows = window.session_list.model.rowCount()
     window.close()
     print(f"open {label}: {rows:,} sessions in {len(files):,} files, {size / 1e6:.0f} MB: window usable {opened:.2f} s")
+    report(bench="open", seconds=opened, sessions=rows, files=len(files))
 
 
 def bench_timeline(folder: Path, spans: int) -> None:
@@ -162,6 +165,7 @@ def bench_timeline(folder: Path, spans: int) -> None:
         f"at most {drawn:,} shapes drawn per frame; memory {data:.0f} MB for {size / 1e6:.0f} MB of files "
         f"({data / max(size / 1e6, 1e-9):.2f}x; process RSS {rss_mb():.0f} MB with Qt and Python)"
     )
+    report(bench="timeline", p95_ms=ms[int(len(ms) * 0.95) - 1], data_mb=data, files_mb=size / 1e6, rss_mb=rss_mb())
     widget.close()
     pg.QtWidgets.QApplication.processEvents()
 
@@ -198,6 +202,7 @@ def bench_latency(folder: Path, rate: float, seconds: float) -> None:
             f"record-to-visible while another process writes {rate:,.0f} events/s: p50 {statistics.median(samples):.0f} ms, "
             f"p95 {samples[int(len(samples) * 0.95) - 1]:.0f} ms over {len(samples)} updates"
         )
+        report(bench="live", p95_ms=samples[int(len(samples) * 0.95) - 1])
 
 
 def main() -> None:

@@ -1,25 +1,21 @@
-"""The ``sessiontrail`` command: ls, show, tail, verify, demo, view."""
+"""The ``sessiontrail`` command: ls, show, tail, verify, export, import, demo, view."""
 
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import rules
-from ._encode import pack_record, unpack_record
-from ._format import FORMAT_MAJOR, FORMAT_MINOR, encode_file_header, encode_frames
+from . import rules, transfer
 from ._nodes import Node
 from ._state import default_directory
 from .catalog import Catalog, SessionInfo, load
 from .display import format_cost, format_duration, format_tokens
-from .reader import Batch, FileRecords, FolderReader, Problem
+from .reader import Batch, FolderReader, Problem
 from .summary import hex_id, iso, node_summary, session_summary
 
 EXIT_OK, EXIT_DAMAGED, EXIT_USAGE = 0, 1, 2
@@ -392,57 +388,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     catalog = Catalog()
     catalog.apply(batch)
     sessions = [_find(catalog, sid) for sid in args.session_ids]
-    ids = {s.id for s in sessions}
-    redact = None
-    if args.redact is not None:
-        from .redact import DEFAULT_KEYS, Redactor
-
-        redact = Redactor(DEFAULT_KEYS | set(args.redact))
-    records = sorted(
-        (r for r in batch.records() if r.get("session") in ids and r.get("type") != "heartbeat"),
-        key=lambda r: r["ts"] if isinstance(r.get("ts"), int) else 0,
-    )
-    meta = next((catalog.file_meta[s.start_file] for s in sessions if s.start_file in catalog.file_meta), {})
-    head = {
-        "type": "file",
-        "ts": time.time_ns(),
-        "format": [FORMAT_MAJOR, FORMAT_MINOR],
-        "writer": "export",
-        "exported": sorted(ids),
-        "host_info": meta.get("host_info"),
-        "heartbeat_interval": meta.get("heartbeat_interval"),
-    }
-    if redact is not None:
-        head, records = redact(head), [redact(r) for r in records]
-        # Sessions for the JSON formats and OTLP come from the redacted records, not the originals.
-        catalog = Catalog()
-        catalog.apply(
-            Batch(files=[FileRecords(Path("export"), [unpack_record(pack_record(r)) for r in [head, *records]])])
-        )
-        sessions = [catalog.sessions[s.id] for s in sessions if s.id in catalog.sessions]
+    extra_keys = None if args.redact is None else set(args.redact)
+    export = transfer.select(catalog, batch, sessions, redact_keys=extra_keys)
     if args.otlp_endpoint:
-        return _send_otlp(args.otlp_endpoint, catalog, sessions)
-    suffix = {"trail": "trail", "jsonl": "jsonl", "otlp-json": "otlp.json", "chrome": "chrome.json"}[args.format]
-    output = args.output or Path(f"sessiontrail-export-{sessions[0].id[:8]}.{suffix}")
+        return _send_otlp(args.otlp_endpoint, export.catalog, export.sessions)
+    output = args.output or Path(f"sessiontrail-export-{sessions[0].id[:8]}.{transfer.SUFFIXES[args.format]}")
     if output.exists():
         raise UsageError(f"{output} exists; choose another file with -o")
     try:
-        if args.format == "jsonl":
-            with open(output, "x", encoding="utf-8") as fh:
-                for record in [head, *records]:
-                    fh.write(json.dumps(record, ensure_ascii=False, default=_json_default) + "\n")
-        elif args.format in ("otlp-json", "chrome"):
-            from .interchange import to_chrome, to_otlp_json
-
-            document = to_otlp_json(catalog, sessions) if args.format == "otlp-json" else to_chrome(sessions)
-            with open(output, "x", encoding="utf-8") as fh:
-                json.dump(document, fh, ensure_ascii=False, default=_json_default)
-        else:
-            write_trail(output, [head, *records])
+        transfer.write(export, args.format, output)
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    redacted = " (redacted)" if redact is not None else ""
-    print(f"wrote {len(records)} records of {len(ids)} session{'s' if len(ids) != 1 else ''} to {output}{redacted}")
+    count = len(export.sessions)
+    redacted = " (redacted)" if extra_keys is not None else ""
+    print(f"wrote {len(export.records)} records of {count} session{'s' if count != 1 else ''} to {output}{redacted}")
     return EXIT_OK
 
 
@@ -464,79 +423,20 @@ def _send_otlp(endpoint: str, catalog: Catalog, sessions: list[SessionInfo]) -> 
     return EXIT_OK
 
 
-def write_trail(path: Path, records: list[dict[str, Any]]) -> None:
-    """A new session file holding records (the first should be a "file" record)."""
-    frames = encode_frames([pack_record(r) for r in records])
-    with open(path, "xb") as fh:
-        fh.write(encode_file_header() + b"".join(frame for frame, _ in frames))
-
-
 def cmd_import(args: argparse.Namespace) -> int:
     folder = args.dir or default_directory()
-    folder.mkdir(parents=True, exist_ok=True)
     for source in args.files:
         try:
             text = source.read_text(encoding="utf-8")
+            output, sessions, records = transfer.import_text(source.name, text, folder)
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{source}: cannot read ({exc})") from None
-        records = _records_from_text(source, text)
-        head = {
-            "type": "file",
-            "ts": time.time_ns(),
-            "format": [FORMAT_MAJOR, FORMAT_MINOR],
-            "writer": "import",
-            "imported_from": source.name,
-        }
-        output = folder / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}_import_{uuid.uuid4().hex[:8]}_0000.trail"
-        write_trail(output, [head, *records])
-        sessions = {r["session"] for r in records if r.get("type") == "session_start"}
+        except ValueError as exc:
+            raise UsageError(f"{source}: {exc}") from None
         print(
-            f"imported {len(sessions)} session{'s' if len(sessions) != 1 else ''} ({len(records)} records) from {source} into {output}"
+            f"imported {sessions} session{'s' if sessions != 1 else ''} ({records} records) from {source} into {output}"
         )
     return EXIT_OK
-
-
-def _records_from_text(source: Path, text: str) -> list[dict[str, Any]]:
-    """Records from an OTLP/JSON document or from our own JSON lines (`export --format jsonl`)."""
-    from .interchange import records_from_otlp_json
-
-    try:
-        document = json.loads(text)
-    except ValueError:
-        document = None
-    if isinstance(document, dict) and "resourceSpans" in document:
-        return records_from_otlp_json(document)
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line, object_hook=_from_json_bytes)
-        except ValueError:
-            record = None
-        if not isinstance(record, dict) or not isinstance(record.get("type"), str):
-            raise UsageError(
-                f"{source}: line {number} is not a sessiontrail record, and the file is not an OTLP/JSON traces document (no resourceSpans)"
-            )
-        if record["type"] != "file":
-            records.append(record)
-    return records
-
-
-def _from_json_bytes(value: dict[str, Any]) -> Any:
-    """Undo _json_default for bytes ({"base64": ...})."""
-    if len(value) == 1 and isinstance(value.get("base64"), str):
-        try:
-            return base64.b64decode(value["base64"])
-        except ValueError:
-            return value
-    return value
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return {"base64": base64.b64encode(value).decode("ascii")}
-    return repr(value)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -59,16 +59,17 @@ class TraceNode:
         self.depth = int(trace.depth[row])
         self.kind = table.kind(source)
         self.name = table.name(source)
-        self.start = int(trace.starts[row])
-        end = int(trace.raw_ends[row])
-        self.open = end == OPEN  # a span that never ended (still running, or cut off)
-        self.end = max(self.start, trace.end if self.open else end)  # an open span: the last record seen
-        status = int(trace.status_codes[row])
+        self.start = int(table.starts[source])
+        # Open when the trace was built (it may have ended since: the trace shows it as drawn).
+        # A span ends once, so the end, status and end attributes of a closed one never change.
+        self.open = bool(trace.flags[row] & FLAG_OPEN)
+        self.end = max(self.start, trace.end if self.open else table.ends[source])  # open: the last record seen
         if self.open:
             self.status = rules.open_span_status(trace.status)
         else:
+            status = table.statuses[source]
             self.status = "ok" if status == NO_STATUS else table.strings.values[status]
-        self.is_span = bool(trace.spans[row])
+        self.is_span = bool(table.spans[source])
         self._trace = trace
         self._table = table
         self._source = source
@@ -85,9 +86,9 @@ class TraceNode:
     @property
     def attrs(self) -> dict[str, Any]:
         """Start and end attributes as they were when the trace was built."""
-        trace, row = self._trace, self.row
-        attrs = decode_attrs(self._table.packed(int(trace.attr_at[row])))
-        end_attrs = self._table.packed(int(trace.end_attr_at[row]))
+        table, source = self._table, self._source
+        attrs = decode_attrs(table.packed(table.attr_at[source]))
+        end_attrs = None if self.open else table.packed(table.end_attr_at[source])
         return {**attrs, **decode_attrs(end_attrs)} if end_attrs else attrs
 
     @property
@@ -162,10 +163,12 @@ SEARCH_PREVIEWS_UP_TO = 200_000  # nodes; above this a search looks at names and
 class Trace:
     """A session's nodes in rows sorted by start, with their tree and their timeline lanes.
 
-    A snapshot: it keeps copies of every column it reads (ends, statuses and attribute
-    offsets included), never views of the table's arrays, which the worker thread keeps
-    changing (and an array with a live view cannot grow). So the timeline and the tree, both
-    drawn from one trace, always agree; the packed attributes it points to are append-only.
+    A snapshot: it keeps copies of the columns it lays out, never views of the table's arrays
+    (the worker thread keeps appending to those, and an array with a live view cannot grow),
+    and which spans were open (``FLAG_OPEN``). A row's start, and the end, status and end
+    attributes of a span that had ended, never change, so nodes read those from the table;
+    a span open at layout stays open in this trace. So the timeline and the tree, both drawn
+    from one trace, always agree.
     """
 
     def __init__(
@@ -205,10 +208,8 @@ class Trace:
         self._child_rows = order.astype(np.int32)
         self._child_bounds = np.searchsorted(self.parent_row[order], np.arange(-1, n + 1)).astype(np.int32)
         del order
-        starts = self.starts = cols["starts"][source]
-        ends = self.raw_ends = cols["ends"][source]
-        self.attr_at = cols["attr_at"][source]
-        self.end_attr_at = cols["end_attr_at"][source]
+        starts = cols["starts"][source]
+        ends = cols["ends"][source]
         is_open = ends == OPEN
         ends = np.maximum(np.where(is_open, end, ends), starts)
         self.x0 = (starts - start) / 1e9
@@ -220,9 +221,9 @@ class Trace:
         for code in np.unique(self._kind_codes).tolist():
             self.kind[self._kind_codes == code] = KIND_INDEX.get(strings[code], KIND_INDEX["other"])
         self.span_count = int(np.count_nonzero(cols["spans"][source]))
-        status_codes = self.status_codes = cols["statuses"][source]
+        status_codes = cols["statuses"][source]
         error_code = table.strings._index.get("error", -2)  # one lookup, not a scan
-        spans = self.spans = cols["spans"][source].astype(bool)
+        spans = cols["spans"][source].astype(bool)
         self.flags = (
             np.where((status_codes == error_code) & ~is_open, FLAG_FAILED, 0)
             | np.where(is_open, FLAG_OPEN, 0)
@@ -327,8 +328,6 @@ def _columns(table: NodeTable) -> dict[str, np.ndarray]:
         "names": view(table.names, np.int32),
         "statuses": view(table.statuses, np.int32),
         "spans": view(table.spans, np.int8),
-        "attr_at": view(table.attr_at, np.int64),
-        "end_attr_at": view(table.end_attr_at, np.int64),
     }
 
 

@@ -15,7 +15,6 @@ from ..core.trace import Trace, TraceNode
 from ..style import KIND_COLORS, STATUS_COLORS, elide, format_duration, plain_tooltip
 
 FETCH_BATCH = 500
-NODE_ROLE = Qt.ItemDataRole.UserRole + 2
 COLUMNS = ("Name", "Kind", "Duration", "Status", "Preview")
 
 Index = QModelIndex | QPersistentModelIndex
@@ -171,8 +170,6 @@ class EventTreeModel(QAbstractItemModel):
                 return node.status
             if column == "Preview":
                 return node.preview()
-        if role == NODE_ROLE:
-            return node
         if role == Qt.ItemDataRole.DecorationRole and column == "Name":
             return QColor(KIND_COLORS.get(node.kind, KIND_COLORS["other"]))
         if role == Qt.ItemDataRole.ForegroundRole and column == "Status":

@@ -12,8 +12,7 @@ from ..core.filters import SessionFilter
 from ..core.store import SessionRow, StoreUpdate
 from ..style import STATUS_COLORS, elide, format_cost, format_duration, plain_tooltip
 
-SORT_ROLE = Qt.ItemDataRole.UserRole
-ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+ROW_ROLE = Qt.ItemDataRole.UserRole
 
 COLUMNS = ("Name", "Status", "Started", "Duration", "Tags", "Events", "LLM", "Tools", "Errors", "Tokens", "Cost")
 NUMERIC = {"Duration", "Events", "LLM", "Tools", "Errors", "Tokens", "Cost"}
@@ -108,7 +107,7 @@ class SessionTableModel(QAbstractTableModel):
         for i, row in enumerate(self._rows):
             if row.status == "running":
                 idx = self.index(i, DURATION_COLUMN)
-                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DisplayRole, SORT_ROLE])
+                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DisplayRole])
 
     def rows(self) -> list[SessionRow]:
         return list(self._rows)
@@ -138,8 +137,6 @@ class SessionTableModel(QAbstractTableModel):
         column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(row, column)
-        if role == SORT_ROLE:
-            return _sort_key(row, column)
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
@@ -209,7 +206,7 @@ def _sort_key(row: SessionRow, column: str):
 
 
 class SessionFilterProxy(QSortFilterProxyModel):
-    """Sorts by SORT_ROLE and shows the rows a SessionFilter accepts."""
+    """Shows the rows a SessionFilter accepts; sorting is the source model's."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
