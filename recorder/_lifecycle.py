@@ -68,6 +68,7 @@ def end_owned_sessions(end_state: str, reason: str) -> None:
 
 def _at_exit() -> None:
     try:
+        _state.run_exit_hooks()
         end_owned_sessions("Indeterminate", "the process exited while the session was still open")
         _state.shutdown()
     except Exception:

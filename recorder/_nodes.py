@@ -206,6 +206,20 @@ class NodeTable:
         """Whether a node with this id was already read (only tracked across sources)."""
         return self.seen is not None and node_id in self.seen
 
+    def restate(self, row: int, kind: str, name: str | None) -> None:
+        """A span's end said what it was after all (its kind, maybe a new name)."""
+        self.kinds[row] = self.strings.code(kind)
+        if name is not None:
+            self.names[row] = self.strings.code(name)
+
+    def status(self, row: int) -> str | None:
+        code = self.statuses[row]
+        return None if code == NO_STATUS else str(self.strings.values[code])
+
+    def end_attrs(self, row: int) -> bytes | None:
+        """The packed attributes a span ended with."""
+        return self.packed(self.end_attr_at[row])
+
     def finish(self, row: int, end: int, status: str, packed: bytes | None) -> None:
         self.ends[row] = max(end, self.starts[row])
         self.statuses[row] = self.strings.code(status)

@@ -82,6 +82,9 @@ import_hooks: set[str] = set()
 # Functions run by reset(): the modules that keep state of their own outside this one
 # (context variables, process hooks) register them, so nothing here imports them.
 _reset_hooks: list[Callable[[], None]] = []
+# Functions run at exit before open sessions are ended (the OTel processor ends the sessions
+# it keeps open for a session.id).
+_exit_hooks: list[Callable[[], None]] = []
 
 
 class LiveExporter(Protocol):
@@ -262,6 +265,19 @@ def shutdown(timeout: float = 5.0) -> None:
         writer.close(timeout)
     if live_exporter is not None:
         live_exporter.close()  # after the writer's last flush, so the end of everything is sent
+
+
+def on_exit(hook: Callable[[], None]) -> None:
+    """Have the exit handler call hook before it ends the sessions still open."""
+    _exit_hooks.append(hook)
+
+
+def run_exit_hooks() -> None:
+    for hook in list(_exit_hooks):
+        try:
+            hook()
+        except Exception:
+            count_internal_error()
 
 
 def on_reset(hook: Callable[[], None]) -> None:

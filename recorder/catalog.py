@@ -76,6 +76,9 @@ class SessionInfo:
     # and the tokens and cost of the LLM calls made under them.
     models: dict[str, list[Any]] = field(default_factory=dict)
     agents: dict[str, list[Any]] = field(default_factory=dict)
+    # span id -> errors recorded inside it (error events, failed spans): a failed span with
+    # one is not counted again, so one failure crossing several spans counts once.
+    errors_inside: dict[int, int] = field(default_factory=dict)
 
     @property
     def nodes(self) -> NodesView:
@@ -89,32 +92,51 @@ class SessionInfo:
         return rules.duration(self.start, self.end, self.status(now_ns), self.last_seen, now_ns)
 
     # -------------------------------------------------------------- counting
-    def _count(self, kind: str, name: str, parent: int, packed: bytes | None) -> None:
-        self.event_count += 1
+    def _count(
+        self, kind: str, name: str, parent: int, packed: bytes | None, sign: int = 1, end_packed: bytes | None = None
+    ) -> None:
+        """Add (sign 1) or take back (sign -1) a node's part of the totals, as rules.py defines
+        them; its attributes are the start ones merged with the end ones."""
+        self.event_count += sign
         if kind == rules.ERROR_KIND:
-            self.error_count += 1
+            self.error_count += sign
+            if parent != NO_ID:
+                self.errors_inside[parent] = self.errors_inside.get(parent, 0) + sign
             return
         if kind not in rules.COUNTED_KINDS:
             return
         if kind == rules.AGENT_KIND:
-            _add(self.agents, name, 1, 0, None)
+            _add(self.agents, name, sign, 0, None)
             return
         attrs = decode_attrs(packed)
+        if end_packed is not None:
+            attrs = {**attrs, **decode_attrs(end_packed)}
         cost = _num(attrs.get("cost"))
         if cost is not None:
+            cost *= sign
             self.cost = (self.cost or 0.0) + cost
         if kind == rules.TOOL_KIND:
-            self.tool_calls += 1
+            self.tool_calls += sign
             return
-        self.llm_calls += 1
+        if kind != rules.LLM_KIND:
+            return
+        self.llm_calls += sign
         prompt, completion = _int(attrs.get("prompt_tokens")) or 0, _int(attrs.get("completion_tokens")) or 0
-        self.prompt_tokens += prompt
-        self.completion_tokens += completion
+        self.prompt_tokens += sign * prompt
+        self.completion_tokens += sign * completion
         model = attrs.get("model")
-        _add(self.models, model if isinstance(model, str) else "(unknown model)", 1, prompt + completion, cost)
+        tokens = sign * (prompt + completion)
+        _add(self.models, model if isinstance(model, str) else "(unknown model)", sign, tokens, cost)
         agent = self._agent_of(parent)
         if agent is not None:
-            _add(self.agents, agent, 0, prompt + completion, cost)
+            _add(self.agents, agent, 0, tokens, cost)
+
+    def _count_failure(self, span_id: int, parent: int) -> None:
+        """A span ended with status error: an error, unless one was recorded inside it."""
+        if not self.errors_inside.get(span_id):
+            self.error_count += 1
+        if parent != NO_ID:
+            self.errors_inside[parent] = self.errors_inside.get(parent, 0) + 1
 
     def _agent_of(self, parent: int) -> str | None:
         """The name of the nearest agent span at or above the span parent, if any."""
@@ -134,9 +156,13 @@ class SessionInfo:
         self.cost = None
         self.models = {}
         self.agents = {}
+        self.errors_inside = {}
         table = self.table
         for row in range(len(table)):
-            self._count(table.kind(row), table.name(row), table.parents[row], table.attrs(row))
+            self._count(table.kind(row), table.name(row), table.parents[row], table.attrs(row), 1, table.end_attrs(row))
+        failed = [row for row in range(len(table)) if table.spans[row] and table.status(row) == "error"]
+        for row in sorted(failed, key=lambda r: table.ends[r]):  # inner spans end first
+            self._count_failure(table.ids[row], table.parents[row])
 
 
 class Catalog:
@@ -196,7 +222,7 @@ class Catalog:
                         if row is not None:
                             if ts > session.last_seen:
                                 session.last_seen = ts
-                            _finish(table, row, record, ts)  # type: ignore[arg-type]
+                            _finish(session, table, row, record, ts)  # type: ignore[arg-type]
                             continue
             elif code == T_SESSION_START and len(record) > 5 and type(record[5]) is dict and record[5].get("continued"):
                 # A rotated file restating a session whose original start was read: it only
@@ -336,7 +362,7 @@ class Catalog:
             if type(span) is int:
                 row = session.table.open_rows.get(span)
                 if row is not None:
-                    _finish(session.table, row, record, ts)
+                    _finish(session, session.table, row, record, ts)
                 elif not session.table.has(span):
                     self._pending_ends[(sid, span)] = (record, path)
         elif code == T_SESSION_START:
@@ -393,7 +419,7 @@ class Catalog:
         if is_span and self._pending_ends:
             pending = self._pending_ends.pop((session.id, node_id), None)
             if pending is not None:
-                _finish(table, row, pending[0], _int(pending[0][1]))
+                _finish(session, table, row, pending[0], _int(pending[0][1]))
 
 
 def _is_writer_id(value: Any) -> bool:
@@ -470,10 +496,32 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _finish(table: NodeTable, row: int, record: list[Any], ts: int | None) -> None:
-    # span_end: [code, ts, session, span, status, attrs]
+def _finish(session: SessionInfo, table: NodeTable, row: int, record: list[Any], ts: int | None) -> None:
+    """Fold a span_end: [code, ts, session, span, status, attrs, more]. ``more`` may restate
+    the span's kind and name (format_spec.md 5.6); the totals then count it as what it was."""
     end = ts if ts is not None and ts <= MAX_ID else table.starts[row]
-    table.finish(row, end, _str(record[4], "ok"), record[5] if type(record[5]) is bytes else None)
+    status = _str(record[4], "ok")
+    end_packed = record[5] if type(record[5]) is bytes else None
+    more = record[6] if len(record) > 6 and type(record[6]) is dict else None
+    kind = table.kind(row)
+    new_kind, new_name = kind, None
+    if more is not None:
+        if type(more.get("kind")) is str:
+            new_kind = more["kind"]
+        if type(more.get("name")) is str:
+            new_name = more["name"]
+    if new_kind != kind or (end_packed is not None and kind in rules.ATTRIBUTE_KINDS):
+        parent = table.parents[row]
+        session._count(kind, table.name(row), parent, table.attrs(row), -1)
+        table.finish(row, end, status, end_packed)
+        table.restate(row, new_kind, new_name)
+        session._count(new_kind, table.name(row), parent, table.attrs(row), 1, end_packed)
+    else:
+        table.finish(row, end, status, end_packed)
+        if new_name is not None:
+            table.restate(row, kind, new_name)
+    if status == "error":
+        session._count_failure(table.ids[row], table.parents[row])
 
 
 def load(paths: Iterable[str | Path] | str | Path) -> tuple[Catalog, Batch]:

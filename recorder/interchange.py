@@ -23,11 +23,10 @@ from typing import Any
 
 from . import rules
 from ._nodes import Node
-from ._semconv import span_kind
+from ._semconv import error_message, llm_fields, span_kind
 from ._version import __version__
 from .catalog import Catalog, SessionInfo
 from .lanes import assign_lanes
-from .prices import cost_of
 
 SCOPE = {"name": "sessiontrail", "version": __version__}
 STATUS_OK, STATUS_ERROR = 1, 2
@@ -382,32 +381,30 @@ def _node_records(
                 }
             )
         return records
-    kind = span_kind(attrs)
+    kind = span_kind(attrs, span.get("name", ""))
+    events = [(str(e.get("name", "")), _from_attributes(e.get("attributes", []))) for e in span.get("events") or []]
     if kind == "llm":
-        model = attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model") or attrs.get("llm.model_name")
-        prompt_tokens = attrs.get("gen_ai.usage.input_tokens", attrs.get("llm.token_count.prompt"))
-        completion_tokens = attrs.get("gen_ai.usage.output_tokens", attrs.get("llm.token_count.completion"))
-        llm = {
-            "model": model,
-            "prompt": attrs.get("gen_ai.prompt.0.content", attrs.get("input.value")),
-            "completion": attrs.get("gen_ai.completion.0.content", attrs.get("output.value")),
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "cost": cost_of(model, prompt_tokens, completion_tokens),
-            "otel_attributes": attrs,
-        }
+        llm = llm_fields(attrs, events) | {"otel_attributes": attrs}
+        if failed:
+            llm["error"] = {"message": error_message((span.get("status") or {}).get("message"), events)}
         return [
             {
-                "type": "event",
+                "type": "span_start",
                 "ts": start,
-                "end_ts": end,
                 "session": session_id,
-                "id": span_id,
+                "span": span_id,
                 "parent": parent,
                 "kind": "llm",
-                "name": model or span.get("name", "llm"),
+                "name": llm["model"] or span.get("name", "llm"),
                 "attrs": llm,
-            }
+            },
+            {
+                "type": "span_end",
+                "ts": end,
+                "session": session_id,
+                "span": span_id,
+                "status": "error" if failed else "ok",
+            },
         ]
     return [
         {

@@ -1,21 +1,29 @@
 """OpenTelemetry spans into sessiontrail files: ``SessionTrailSpanProcessor``.
 
-Add it to a ``TracerProvider`` (``provider.add_span_processor(SessionTrailSpanProcessor())``)
+Add it to a ``TracerProvider`` (``provider.add_span_processor(SessionTrailSpanProcessor())``;
+``init()`` does so for the program's SDK provider and for the instrumentations it turns on)
 and every OTel span becomes a span of the current sessiontrail session, nested under the
 sessiontrail span that was current when it started, with its children, timing, status,
-attributes and events. LLM calls in the two conventions in use today, OpenTelemetry GenAI
-(``gen_ai.*``) and OpenInference (``llm.*``, ``openinference.span.kind``), become LLM events
-with model, messages, tokens and cost; tool and agent spans become tool and agent spans.
-A span with no sessiontrail session around it starts a session for its trace.
+attributes and events. The conventions are read by ``_semconv``:
+
+- A span's kind is decided from its attributes when it starts and again when it ends (some
+  instrumentations say what a span is only at its end); a span whose kind or name changed
+  ends with a ``span_end`` that restates them (format_spec.md, 5.6).
+- LLM calls are recorded whole when they end, with model, messages, the tool calls the model
+  asked for, tokens and cost; a failed call has status error and the API's message.
+- One model call, one LLM call: when two instrumentations describe the same call (the
+  OpenAI Agents SDK's ``response`` span and the openai client's span inside it, LangChain's
+  model span and the client's), the inner one is folded into the outer as ``client_call``.
+- A span with no sessiontrail session around it joins the session of its ``session.id``
+  (one session per id, named by it), else a session for its trace.
 
 Importing this module needs ``opentelemetry-sdk``; the rest of the recorder does not.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -25,115 +33,29 @@ from . import _state
 from ._context import parent_span_of, resolve_session
 from ._events import new_id
 from ._format import T_EVENT, T_SPAN_END, T_SPAN_START
-from ._semconv import span_kind
-from ._session import Session, open_session
-from .prices import cost_of
+from ._semconv import OPERATION, error_message, llm_fields, session_key, span_kind, tool_call_id
+from ._session import EndState, Session, open_session
 
 ID_MASK = (1 << 63) - 1
-
-# ---------------------------------------------------------------------------- LLM fields
-
-
-def _messages(attributes: Mapping[str, Any], prefix: str, role_key: str, content_key: str) -> list[dict[str, Any]]:
-    """Indexed messages such as ``gen_ai.prompt.0.role`` / ``llm.input_messages.0.message.content``;
-    OpenInference's content parts (``message.contents.N.message_content.text``) are joined."""
-    found: dict[int, dict[str, Any]] = {}
-    parts: dict[int, dict[int, str]] = {}
-    parts_prefix = content_key + "s."  # "message.contents."
-    for key, value in attributes.items():
-        if not key.startswith(prefix):
-            continue
-        number, _, field = key[len(prefix) :].partition(".")
-        if not number.isdigit():
-            continue
-        index = int(number)
-        if field == role_key:
-            found.setdefault(index, {})["role"] = value
-        elif field == content_key:
-            found.setdefault(index, {})["content"] = value
-        elif field.startswith(parts_prefix) and field.endswith(".message_content.text"):
-            part = field[len(parts_prefix) :].split(".", 1)[0]
-            if part.isdigit():
-                parts.setdefault(index, {})[int(part)] = str(value)
-    for index, texts in parts.items():
-        message = found.setdefault(index, {})
-        message.setdefault("content", "".join(texts[i] for i in sorted(texts)))
-    return [found[i] for i in sorted(found)]
+LLM = "llm"
 
 
-def _event_messages(span: ReadableSpan) -> tuple[list[dict[str, Any]], Any]:
-    """GenAI messages recorded as span events (``gen_ai.user.message``, ``gen_ai.choice``, ...)."""
-    prompt: list[dict[str, Any]] = []
-    completion = None
-    for event in span.events:
-        attrs = dict(event.attributes or {})
-        if event.name in (
-            "gen_ai.system.message",
-            "gen_ai.user.message",
-            "gen_ai.assistant.message",
-            "gen_ai.tool.message",
-        ):
-            prompt.append({"role": event.name.split(".")[1], "content": _maybe_json(attrs.get("content"))})
-        elif event.name == "gen_ai.choice":
-            message = _maybe_json(attrs.get("message"))
-            completion = message.get("content", message) if isinstance(message, dict) else message
-    return prompt, completion
+@dataclass
+class _Open:
+    """An OTel span between its start and its end."""
 
+    session: Session
+    parent: int | None  # our parent span id
+    kind: str  # as decided at start
+    name: str
+    scope: str
+    written: bool  # its span_start is on disk (LLM calls are written whole at their end)
+    inner_calls: list[dict[str, Any]] = field(default_factory=list)  # LLM spans folded into this one
 
-def _maybe_json(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def llm_attributes(span: ReadableSpan) -> dict[str, Any]:
-    """model, prompt, completion, tokens and cost of an LLM span, in either convention."""
-    a = dict(span.attributes or {})
-    model = a.get("gen_ai.response.model") or a.get("gen_ai.request.model") or a.get("llm.model_name")
-    prompt_tokens = _first_int(a, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
-    completion_tokens = _first_int(
-        a, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"
-    )
-    prompt: Any = _messages(a, "gen_ai.prompt.", "role", "content") or _messages(
-        a, "llm.input_messages.", "message.role", "message.content"
-    )
-    completion: Any = _messages(a, "gen_ai.completion.", "role", "content") or _messages(
-        a, "llm.output_messages.", "message.role", "message.content"
-    )
-    if not prompt or not completion:
-        event_prompt, event_completion = _event_messages(span)
-        prompt = prompt or event_prompt
-        completion = completion or event_completion
-    if not prompt and "input.value" in a:
-        prompt = _maybe_json(a["input.value"])
-    if not completion and "output.value" in a:
-        completion = _maybe_json(a["output.value"])
-    if isinstance(completion, list) and len(completion) == 1 and isinstance(completion[0], dict):
-        completion = completion[0]
-    return {
-        "model": model,
-        "prompt": prompt or None,
-        "completion": completion or None,
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "cost": cost_of(model, prompt_tokens, completion_tokens),
-        "system": a.get("gen_ai.system") or a.get("llm.provider") or a.get("llm.system"),
-        "otel_attributes": a,
-    }
-
-
-def _first_int(attributes: Mapping[str, Any], *keys: str) -> int | None:
-    for key in keys:
-        value = attributes.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
-
-
-# ---------------------------------------------------------------------------- processor
+    @property
+    def may_be_llm(self) -> bool:
+        """An LLM call, or a span of an instrumentation that says what it is only at its end."""
+        return self.kind == LLM or (self.kind == OPERATION and self.scope.startswith("openinference.instrumentation"))
 
 
 class SessionTrailSpanProcessor(SpanProcessor):
@@ -141,9 +63,11 @@ class SessionTrailSpanProcessor(SpanProcessor):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # OTel span id -> (session, our parent id, our kind); filled at start, used at end.
-        self._open: dict[int, tuple[Session, int | None, str]] = {}
+        self._open: dict[int, _Open] = {}  # OTel span id -> what its end needs
         self._trace_sessions: dict[int, tuple[Session, int]] = {}  # trace id -> (session, root span)
+        self._keyed_sessions: dict[str, Session] = {}  # session.id -> its session, until exit
+        self._keyed_failed: set[str] = set()
+        _state.on_exit(self.end_sessions)
 
     def on_start(self, span: Span, parent_context: Any = None) -> None:
         try:
@@ -163,24 +87,35 @@ class SessionTrailSpanProcessor(SpanProcessor):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return _state.writer.flush(timeout_millis / 1000) if _state.writer is not None else True
 
-    # -------------------------------------------------------------- mapping
+    def end_sessions(self) -> None:
+        """End the sessions opened for a ``session.id`` (at exit: more traces could join them
+        while the program ran). Fail if any of their traces failed."""
+        with self._lock:
+            keyed, self._keyed_sessions = self._keyed_sessions, {}
+        for key, session in keyed.items():
+            session.end(EndState.FAIL if key in self._keyed_failed else EndState.SUCCESS, None)
+
+    # -------------------------------------------------------------- start
     def _start(self, span: Span) -> None:
         context = span.get_span_context()
+        if context is None:
+            return
         span_id = context.span_id & ID_MASK
         parent = span.parent
-        parent_id = parent.span_id & ID_MASK if parent is not None else None
+        otel_parent = parent.span_id & ID_MASK if parent is not None else None
+        attributes = dict(span.attributes or {})
+        scope = span.instrumentation_scope.name if span.instrumentation_scope is not None else ""
+        kind = span_kind(attributes, span.name, scope)
         with self._lock:
-            known_parent = parent_id is not None and parent_id in self._open
-            if parent_id is not None and known_parent:
-                session = self._open[parent_id][0]
+            outer = self._open.get(otel_parent) if otel_parent is not None else None
+            if outer is not None:
+                session, parent_id = outer.session, otel_parent
             else:
-                session = resolve_session() or self._session_for_trace(context.trace_id, span)
+                session = resolve_session() or self._session_for(context.trace_id, span, attributes)
                 parent_id = parent_span_of(session)
-            attributes = dict(span.attributes or {})
-            kind = span_kind(attributes)
-            self._open[span_id] = (session, parent_id, kind)
-        if kind == "llm":
-            return  # recorded whole at its end, as an LLM event
+            self._open[span_id] = _Open(session, parent_id, kind, span.name, scope, kind != LLM)
+        if kind == LLM:
+            return  # recorded whole at its end
         attrs = {
             "otel_attributes": attributes,
             "otel_kind": span.kind.name,
@@ -188,8 +123,15 @@ class SessionTrailSpanProcessor(SpanProcessor):
         }
         _state.submit([T_SPAN_START, span.start_time, session.id, span_id, parent_id, kind, span.name, attrs])
 
-    def _session_for_trace(self, trace_id: int, span: Span) -> Session:
-        """A session per OTel trace when no sessiontrail session is current (lock held)."""
+    def _session_for(self, trace_id: int, span: Span, attributes: dict[str, Any]) -> Session:
+        """The session of a span with no sessiontrail session around it (lock held): its
+        ``session.id``'s, else its trace's."""
+        key = session_key(attributes)
+        if key is not None:
+            keyed = self._keyed_sessions.get(key)
+            if keyed is None:
+                keyed = self._keyed_sessions[key] = open_session(["otel", f"session.id:{key}"], name=key)
+            return keyed
         known = self._trace_sessions.get(trace_id)
         if known is not None:
             return known[0]
@@ -197,52 +139,116 @@ class SessionTrailSpanProcessor(SpanProcessor):
         self._trace_sessions[trace_id] = (session, span.get_span_context().span_id & ID_MASK)
         return session
 
+    # -------------------------------------------------------------- end
     def _end(self, span: ReadableSpan) -> None:
         context = span.get_span_context()
         if context is None:
             return
         span_id = context.span_id & ID_MASK
+        otel_parent = span.parent.span_id & ID_MASK if span.parent is not None else None
         with self._lock:
             opened = self._open.pop(span_id, None)
+            outer = self._open.get(otel_parent) if otel_parent is not None else None
         if opened is None:
             return
-        session, parent_id, kind = opened
-        status_code = span.status.status_code
-        failed = status_code == StatusCode.ERROR
-        if kind == "llm":
-            attrs = llm_attributes(span)
-            if failed:
-                attrs["error"] = {"message": span.status.description}
-            end = span.end_time if span.end_time and span.start_time and span.end_time > span.start_time else None
-            _state.submit(
-                [
-                    T_EVENT,
-                    span.start_time,
-                    session.id,
-                    span_id,
-                    parent_id,
-                    "llm",
-                    attrs["model"] or span.name,
-                    end,
-                    attrs,
-                ]
-            )
+        attributes = dict(span.attributes or {})
+        events = [(e.name, dict(e.attributes or {})) for e in span.events]
+        kind = span_kind(attributes, span.name, opened.scope)
+        failed = span.status.status_code == StatusCode.ERROR
+        error = {"message": error_message(span.status.description, events)} if failed else None
+        if kind == LLM:
+            call = llm_fields(attributes, events)
+            if error is not None:
+                call["error"] = error
+            if outer is not None and outer.may_be_llm and not opened.written:
+                outer.inner_calls.append(call)  # the same model call, seen from inside: one call
+                return
+            self._end_llm(span, span_id, opened, call, failed)
         else:
+            self._write_inner_calls(span, span_id, opened)
             for event in span.events:
-                self._emit_event(session, span_id, event)
-            attrs = {"otel_attributes": dict(span.attributes or {})}
-            if failed:
-                attrs["error"] = {"message": span.status.description}
-            _state.submit([T_SPAN_END, span.end_time, session.id, span_id, "error" if failed else "ok", attrs])
-        with self._lock:
-            root = self._trace_sessions.get(context.trace_id)
-            if root is not None and root[1] == span_id:
-                del self._trace_sessions[context.trace_id]
-                root[0].end("Fail" if failed else "Success", span.status.description if failed else None)
+                self._event(opened.session, span_id, event.name, dict(event.attributes or {}), event.timestamp)
+            attrs: dict[str, Any] = {"otel_attributes": attributes}
+            if error is not None:
+                attrs["error"] = error
+            call_id = tool_call_id(attributes)
+            if call_id is not None:
+                attrs["tool_call_id"] = call_id
+            more = self._restated(opened, kind, span.name)
+            record = [T_SPAN_END, span.end_time, opened.session.id, span_id, "error" if failed else "ok", attrs]
+            _state.submit(record + [more] if more else record)
+        self._end_session_of(context.trace_id, span_id, opened.session, attributes, failed, span)
 
-    def _emit_event(self, session: Session, span_id: int, event: Any) -> None:
-        attrs = dict(event.attributes or {})
-        is_exception = event.name == "exception"
+    def _end_llm(self, span: ReadableSpan, span_id: int, opened: _Open, call: dict[str, Any], failed: bool) -> None:
+        """Write an LLM call, with what the spans folded into it knew and it did not."""
+        for inner in opened.inner_calls:
+            for key in (
+                "model",
+                "prompt",
+                "completion",
+                "prompt_tokens",
+                "completion_tokens",
+                "cost",
+                "tool_calls",
+                "error",
+            ):
+                if call.get(key) is None and inner.get(key) is not None:
+                    call[key] = inner[key]
+        if opened.inner_calls:
+            call["client_call"] = opened.inner_calls[0] if len(opened.inner_calls) == 1 else opened.inner_calls
+            failed = failed or any("error" in inner for inner in opened.inner_calls)
+        status = "error" if failed else "ok"
+        session = opened.session
+        name = call.get("model") or span.name
+        if opened.written:  # it started as something else: its end says what it was
+            more = self._restated(opened, LLM, name)
+            _state.submit([T_SPAN_END, span.end_time, session.id, span_id, status, call, more])
+            return
+        _state.submit([T_SPAN_START, span.start_time, session.id, span_id, opened.parent, LLM, name, call])
+        _state.submit([T_SPAN_END, span.end_time, session.id, span_id, status, None])
+
+    def _write_inner_calls(self, span: ReadableSpan, span_id: int, opened: _Open) -> None:
+        """LLM calls folded into a span that turned out not to be an LLM call: written as its
+        children after all."""
+        session = opened.session
+        for call in opened.inner_calls:
+            child = new_id()
+            name = call.get("model") or "llm"
+            _state.submit([T_SPAN_START, span.start_time, session.id, child, span_id, LLM, name, call])
+            _state.submit([T_SPAN_END, span.end_time, session.id, child, "error" if "error" in call else "ok", None])
+
+    @staticmethod
+    def _restated(opened: _Open, kind: str, name: str) -> dict[str, str] | None:
+        """The kind and name a span_end restates when they changed since the span started."""
+        more = {}
+        if kind != opened.kind:
+            more["kind"] = kind
+        if name != opened.name:
+            more["name"] = name
+        return more or None
+
+    def _end_session_of(
+        self,
+        trace_id: int,
+        span_id: int,
+        session: Session,
+        attributes: dict[str, Any],
+        failed: bool,
+        span: ReadableSpan,
+    ) -> None:
+        with self._lock:
+            root = self._trace_sessions.get(trace_id)
+            ends_trace_session = root is not None and root[1] == span_id
+            if ends_trace_session:
+                del self._trace_sessions[trace_id]
+            key = session_key(attributes)
+            if failed and key is not None and self._keyed_sessions.get(key) is session:
+                self._keyed_failed.add(key)
+        if ends_trace_session:
+            session.end(EndState.FAIL if failed else EndState.SUCCESS, span.status.description if failed else None)
+
+    def _event(self, session: Session, span_id: int, name: str, attrs: dict[str, Any], timestamp: int) -> None:
+        is_exception = name == "exception"
         if is_exception:
             attrs = {
                 "exception_type": attrs.get("exception.type"),
@@ -250,20 +256,9 @@ class SessionTrailSpanProcessor(SpanProcessor):
                 "traceback": attrs.get("exception.stacktrace"),
                 "error_type": attrs.get("exception.type"),
             }
-        name = str(attrs.get("exception_type") or "exception") if is_exception else event.name
-        _state.submit(
-            [
-                T_EVENT,
-                event.timestamp,
-                session.id,
-                new_id(),
-                span_id,
-                "error" if is_exception else "action",
-                name,
-                None,
-                attrs,
-            ]
-        )
+            name = str(attrs.get("exception_type") or "exception")
+        kind = "error" if is_exception else "action"
+        _state.submit([T_EVENT, timestamp, session.id, new_id(), span_id, kind, name, None, attrs])
 
 
-__all__ = ["SessionTrailSpanProcessor", "span_kind", "llm_attributes"]
+__all__ = ["SessionTrailSpanProcessor"]

@@ -18,9 +18,19 @@ INDETERMINATE = "Indeterminate"
 DEFAULT_HEARTBEAT = 2.0  # seconds, when neither the file nor a heartbeat says
 HEARTBEATS_BEFORE_ABANDONED = 3
 
-# Kinds whose nodes count in totals beyond event_count (see ``count_node`` in catalog.py).
+# What the totals of a session count (format_spec.md, "Derived values"; SessionInfo._count):
+# - event_count: every span and event, once;
+# - error_count: events of kind error, plus spans that ended with status error and have no
+#   error event directly under them (a failure reported both ways counts once);
+# - llm_calls: nodes of kind llm; prompt_tokens / completion_tokens: their integer
+#   attributes of those names (start and end attributes merged; missing counts add nothing);
+# - tool_calls: nodes of kind tool;
+# - cost: the numeric ``cost`` attributes of nodes of the kinds that are billed (COST_KINDS);
+#   None when none has one.
 ERROR_KIND, LLM_KIND, TOOL_KIND, AGENT_KIND = "error", "llm", "tool", "agent"
-COUNTED_KINDS = frozenset({ERROR_KIND, LLM_KIND, TOOL_KIND, AGENT_KIND})
+COST_KINDS = frozenset({LLM_KIND, TOOL_KIND, "embedding", "reranker"})
+ATTRIBUTE_KINDS = COST_KINDS  # kinds whose totals read the node's attributes
+COUNTED_KINDS = frozenset({ERROR_KIND, AGENT_KIND}) | COST_KINDS
 
 
 def session_status(end_state: str | None, last_seen: int, heartbeat_interval: float, now_ns: int | None = None) -> str:

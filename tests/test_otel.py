@@ -102,13 +102,15 @@ def test_genai_and_openinference_llm_spans_become_llm_events(rec, folder, tracer
     genai = llms["gpt-4o-2024-08-06"].attrs
     assert (genai["prompt_tokens"], genai["completion_tokens"]) == (1200, 300)
     assert genai["cost"] == pytest.approx(cost_of("gpt-4o", 1200, 300)) and genai["cost"] == pytest.approx(0.006)
-    assert genai["prompt"] == [{"role": "user", "content": "What is 2+2?"}] and genai["completion"] == "4"
+    assert genai["prompt"] == [{"role": "user", "content": "What is 2+2?"}]
+    assert genai["completion"] == {"role": "assistant", "content": "4"}
     oi = llms["claude-3-5-haiku"].attrs
     assert oi["prompt"] == [{"role": "user", "content": "hello"}]
     assert oi["completion"] == {"role": "assistant", "content": "hi there"}
     assert oi["cost"] == pytest.approx((100 * 0.8 + 50 * 4.0) / 1e6)
     unknown = llms["house-model-7"].attrs
     assert unknown["cost"] is None and unknown["error"] == {"message": "rate limited"}  # unknown, not 0
+    assert llms["house-model-7"].status == "error" and info.error_count == 1  # a failed call is an error
     assert info.llm_calls == 3 and info.tool_calls == 1
     assert (info.prompt_tokens, info.completion_tokens) == (1310, 360)
     assert all(n.end > n.start for n in llms.values())
