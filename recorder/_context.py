@@ -31,16 +31,21 @@ def parent_span_of(session: Session) -> int | None:
     return None
 
 
-def resolve_session() -> Session | None:
-    """The current session: the innermost span's, else this context's, else the only open
-    one, else None. (A span call sets only the span: it carries its session.)"""
+def context_session() -> Session | None:
+    """This context's session: the innermost span's, else the current session, if running.
+    (A span call sets only the span: it carries its session.)"""
     span = current_span_var.get()
     if span is not None and span[0].is_running:
         return span[0]
     session = current_session_var.get()
     if session is not None and session.is_running:
         return session
-    return _state.single_open_session()
+    return None
+
+
+def resolve_session() -> Session | None:
+    """The current session: this context's, else the only open one, else None."""
+    return context_session() or _state.single_open_session()
 
 
 def session_and_parent() -> tuple[Session, int | None] | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from . import _clock
 from ._format import T_EVENT
+from .prices import cost_of
 
 
 def new_id() -> int:
@@ -146,7 +147,10 @@ class LLMEvent(Event):
             "completion": self.completion,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
-            "cost": self.cost,
+            # priced from the table when not given (None when the model or a count is unknown)
+            "cost": self.cost
+            if self.cost is not None
+            else cost_of(self.model, self.prompt_tokens, self.completion_tokens),
             "params": self.params,
             "returns": self.returns,
         }

@@ -17,10 +17,36 @@ from . import _state
 
 log = logging.getLogger("sessiontrail")
 
-# client library -> the OpenInference instrumentor that records its calls
+# library (the module a program imports) -> the OpenInference instrumentor that records it,
+# and the package that provides the instrumentor (named in the hint when it is missing).
 LLM_INSTRUMENTATIONS = {
-    "openai": ("openinference.instrumentation.openai", "OpenAIInstrumentor"),
-    "anthropic": ("openinference.instrumentation.anthropic", "AnthropicInstrumentor"),
+    "openai": ("openinference.instrumentation.openai", "OpenAIInstrumentor", "openinference-instrumentation-openai"),
+    "anthropic": (
+        "openinference.instrumentation.anthropic",
+        "AnthropicInstrumentor",
+        "openinference-instrumentation-anthropic",
+    ),
+    "agents": (
+        "openinference.instrumentation.openai_agents",
+        "OpenAIAgentsInstrumentor",
+        "openinference-instrumentation-openai-agents",
+    ),
+    "langchain_core": (
+        "openinference.instrumentation.langchain",
+        "LangChainInstrumentor",
+        "openinference-instrumentation-langchain",
+    ),
+    "crewai": ("openinference.instrumentation.crewai", "CrewAIInstrumentor", "openinference-instrumentation-crewai"),
+    "litellm": (
+        "openinference.instrumentation.litellm",
+        "LiteLLMInstrumentor",
+        "openinference-instrumentation-litellm",
+    ),
+    "llama_index": (
+        "openinference.instrumentation.llama_index",
+        "LlamaIndexInstrumentor",
+        "openinference-instrumentation-llama-index",
+    ),
 }
 
 
@@ -43,15 +69,19 @@ def attach_to_opentelemetry() -> None:
 
 
 def instrument_llm_clients() -> None:
-    """Record the calls of every supported LLM client whose instrumentation is installed,
-    whether the program imported the client already or imports it later (a post-import hook
-    instruments it the moment its import finishes)."""
+    """Record the calls of every supported LLM client and agent framework, whether the
+    program imported it already or imports it later (a post-import hook instruments it the
+    moment its import finishes). A library whose instrumentation is not installed gets one
+    logged hint naming the package."""
+    wrapt: ModuleType | None
     try:
         import wrapt  # what the instrumentations themselves are built on
     except ImportError:
-        return
-    for library, (module_name, _) in LLM_INSTRUMENTATIONS.items():
-        if importlib.util.find_spec(module_name.split(".")[0]) is None:
+        wrapt = None
+    for library in LLM_INSTRUMENTATIONS:
+        if wrapt is None:
+            if library in sys.modules:
+                _instrument_on_import(sys.modules[library])
             continue
         if library not in _state.import_hooks:
             _state.import_hooks.add(library)  # wrapt cannot take a hook back: once a process
@@ -64,15 +94,29 @@ def _instrument_on_import(module: ModuleType) -> None:
     library = module.__name__
     if not _state.instrument_llm or library in _state.instrumented:
         return
-    module_name, class_name = LLM_INSTRUMENTATIONS[library]
+    module_name, class_name, package = LLM_INSTRUMENTATIONS[library]
     try:
-        if importlib.util.find_spec(module_name) is None:
+        if _missing(module_name):
+            if library not in _state.hinted:
+                _state.hinted.add(library)
+                log.warning(
+                    "sessiontrail: %s is used but not recorded: pip install %s (or 'sessiontrail[frameworks]')",
+                    library,
+                    package,
+                )
             return
         instrumentor = getattr(importlib.import_module(module_name), class_name)()
         instrumentor.instrument(tracer_provider=_tracer_provider())
         _state.instrumented[library] = instrumentor
     except Exception as exc:  # an instrumentation that does not fit the installed client
         log.warning("sessiontrail: %s calls are not recorded automatically: %s", library, exc)
+
+
+def _missing(module_name: str) -> bool:
+    try:
+        return importlib.util.find_spec(module_name) is None
+    except ModuleNotFoundError:  # a parent package is missing
+        return True
 
 
 def _tracer_provider() -> Any:

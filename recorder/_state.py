@@ -79,6 +79,7 @@ otel_provider: Any = None
 private_provider: Any = None
 instrumented: dict[str, Any] = {}  # library -> the instrumentor turned on for it
 import_hooks: set[str] = set()
+hinted: set[str] = set()  # libraries whose missing instrumentation was logged once
 # Functions run by reset(): the modules that keep state of their own outside this one
 # (context variables, process hooks) register them, so nothing here imports them.
 _reset_hooks: list[Callable[[], None]] = []

@@ -30,7 +30,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
 from . import _state
-from ._context import parent_span_of, resolve_session
+from ._context import context_session, parent_span_of
 from ._events import new_id
 from ._format import T_EVENT, T_SPAN_END, T_SPAN_START
 from ._semconv import OPERATION, error_message, llm_fields, session_key, span_kind, tool_call_id
@@ -50,12 +50,26 @@ class _Open:
     name: str
     scope: str
     written: bool  # its span_start is on disk (LLM calls are written whole at their end)
-    inner_calls: list[dict[str, Any]] = field(default_factory=list)  # LLM spans folded into this one
+    start: int
+    inner_calls: list[_Call] = field(default_factory=list)  # LLM spans folded into this one
+
+    @property
+    def undecided(self) -> bool:
+        """A span of an instrumentation that says what it is only at its end (LangChain's)."""
+        return self.kind == OPERATION and self.scope.startswith("openinference.instrumentation")
 
     @property
     def may_be_llm(self) -> bool:
-        """An LLM call, or a span of an instrumentation that says what it is only at its end."""
-        return self.kind == LLM or (self.kind == OPERATION and self.scope.startswith("openinference.instrumentation"))
+        return self.kind == LLM or self.undecided
+
+
+@dataclass
+class _Call:
+    """An LLM span folded into an outer one, until the outer one ends."""
+
+    fields: dict[str, Any]
+    start: int
+    end: int
 
 
 class SessionTrailSpanProcessor(SpanProcessor):
@@ -111,9 +125,9 @@ class SessionTrailSpanProcessor(SpanProcessor):
             if outer is not None:
                 session, parent_id = outer.session, otel_parent
             else:
-                session = resolve_session() or self._session_for(context.trace_id, span, attributes)
+                session = self._session_for(context.trace_id, span, attributes)
                 parent_id = parent_span_of(session)
-            self._open[span_id] = _Open(session, parent_id, kind, span.name, scope, kind != LLM)
+            self._open[span_id] = _Open(session, parent_id, kind, span.name, scope, kind != LLM, span.start_time or 0)
         if kind == LLM:
             return  # recorded whole at its end
         attrs = {
@@ -124,8 +138,12 @@ class SessionTrailSpanProcessor(SpanProcessor):
         _state.submit([T_SPAN_START, span.start_time, session.id, span_id, parent_id, kind, span.name, attrs])
 
     def _session_for(self, trace_id: int, span: Span, attributes: dict[str, Any]) -> Session:
-        """The session of a span with no sessiontrail session around it (lock held): its
-        ``session.id``'s, else its trace's."""
+        """The session of a span that starts a trace here (lock held): this context's session,
+        else its ``session.id``'s, else the only open session (one this processor did not
+        open), else its trace's own."""
+        current = context_session()
+        if current is not None:
+            return current
         key = session_key(attributes)
         if key is not None:
             keyed = self._keyed_sessions.get(key)
@@ -135,6 +153,10 @@ class SessionTrailSpanProcessor(SpanProcessor):
         known = self._trace_sessions.get(trace_id)
         if known is not None:
             return known[0]
+        only = _state.single_open_session()
+        ours = [*self._keyed_sessions.values(), *(s for s, _ in self._trace_sessions.values())]
+        if only is not None and all(only is not s for s in ours):
+            return only
         session = open_session(["otel"], name=span.name)
         self._trace_sessions[trace_id] = (session, span.get_span_context().span_id & ID_MASK)
         return session
@@ -149,6 +171,8 @@ class SessionTrailSpanProcessor(SpanProcessor):
         with self._lock:
             opened = self._open.pop(span_id, None)
             outer = self._open.get(otel_parent) if otel_parent is not None else None
+            if outer is None and opened is not None and opened.kind == LLM:
+                outer = self._wrapper_of(opened)
         if opened is None:
             return
         attributes = dict(span.attributes or {})
@@ -161,7 +185,8 @@ class SessionTrailSpanProcessor(SpanProcessor):
             if error is not None:
                 call["error"] = error
             if outer is not None and outer.may_be_llm and not opened.written:
-                outer.inner_calls.append(call)  # the same model call, seen from inside: one call
+                # the same model call, seen from inside: one call
+                outer.inner_calls.append(_Call(call, span.start_time or 0, span.end_time or 0))
                 return
             self._end_llm(span, span_id, opened, call, failed)
         else:
@@ -181,7 +206,7 @@ class SessionTrailSpanProcessor(SpanProcessor):
 
     def _end_llm(self, span: ReadableSpan, span_id: int, opened: _Open, call: dict[str, Any], failed: bool) -> None:
         """Write an LLM call, with what the spans folded into it knew and it did not."""
-        for inner in opened.inner_calls:
+        for inner in (c.fields for c in opened.inner_calls):
             for key in (
                 "model",
                 "prompt",
@@ -195,8 +220,13 @@ class SessionTrailSpanProcessor(SpanProcessor):
                 if call.get(key) is None and inner.get(key) is not None:
                     call[key] = inner[key]
         if opened.inner_calls:
-            call["client_call"] = opened.inner_calls[0] if len(opened.inner_calls) == 1 else opened.inner_calls
-            failed = failed or any("error" in inner for inner in opened.inner_calls)
+            inner_fields = [c.fields for c in opened.inner_calls]
+            # the other instrumentation's view, as detail: what it saw that this one repeats is left out
+            details = [
+                {k: v for k, v in f.items() if k not in ("prompt", "completion", "tool_calls")} for f in inner_fields
+            ]
+            call["client_call"] = details[0] if len(details) == 1 else details
+            failed = failed or any("error" in inner for inner in inner_fields)
         status = "error" if failed else "ok"
         session = opened.session
         name = call.get("model") or span.name
@@ -213,9 +243,22 @@ class SessionTrailSpanProcessor(SpanProcessor):
         session = opened.session
         for call in opened.inner_calls:
             child = new_id()
-            name = call.get("model") or "llm"
-            _state.submit([T_SPAN_START, span.start_time, session.id, child, span_id, LLM, name, call])
-            _state.submit([T_SPAN_END, span.end_time, session.id, child, "error" if "error" in call else "ok", None])
+            name = call.fields.get("model") or "llm"
+            status = "error" if "error" in call.fields else "ok"
+            _state.submit([T_SPAN_START, call.start, session.id, child, span_id, LLM, name, call.fields])
+            _state.submit([T_SPAN_END, call.end, session.id, child, status, None])
+
+    def _wrapper_of(self, call: _Open) -> _Open | None:
+        """For an LLM span with no parent we know (LangChain does not make its spans current,
+        so the client's span inside its model span has no parent): the open span of the same
+        session, still undecided, that started last before it; that is the model span whose
+        call it is. Lock held."""
+        best: _Open | None = None
+        for other in self._open.values():
+            if other.session is call.session and other.undecided and other.start <= call.start:
+                if best is None or other.start > best.start:
+                    best = other
+        return best
 
     @staticmethod
     def _restated(opened: _Open, kind: str, name: str) -> dict[str, str] | None:

@@ -88,9 +88,10 @@ class LLMServer:
 
     # ------------------------------------------------------------------ what was served
     def billed(self) -> tuple[int, int, int]:
-        """(successful calls, prompt tokens, completion tokens) served so far."""
+        """(calls, prompt tokens, completion tokens) served so far; a failed call is a call
+        that used no tokens."""
         ok = [s for s in self.served if s.reply.status == 200]
-        return len(ok), sum(s.reply.usage[0] for s in ok), sum(s.reply.usage[1] for s in ok)
+        return len(self.served), sum(s.reply.usage[0] for s in ok), sum(s.reply.usage[1] for s in ok)
 
     # ------------------------------------------------------------------ requests
     def handle(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
