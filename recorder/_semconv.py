@@ -78,6 +78,10 @@ def llm_fields(attributes: Mapping[str, Any], events: Iterable[Event] = ()) -> d
     a = attributes
     events = list(events)
     model = _first_str(a, "gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
+    if model is None:  # a failed call has no response: the model it asked for
+        parameters = _json(a.get("llm.invocation_parameters"))
+        if isinstance(parameters, dict) and isinstance(parameters.get("model"), str):
+            model = parameters["model"]
     prompt_tokens = _first_int(a, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
     completion_tokens = _first_int(
         a, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"

@@ -28,6 +28,11 @@ KIND_COLORS = {
     "error": "#d62728",
     "action": "#7f7f7f",
     "guardrail": "#a6611a",
+    "handoff": "#cc79a7",
+    "retriever": "#56b4e9",
+    "embedding": "#8bc34a",
+    "reranker": "#0097a7",
+    "evaluator": "#795548",
     "other": "#a0a0a0",
 }
 

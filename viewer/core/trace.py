@@ -19,9 +19,26 @@ from recorder import rules
 from recorder._format import decode_attrs
 from recorder._nodes import NO_ID, NO_STATUS, OPEN, NodeTable
 from recorder.catalog import SessionInfo
+from recorder.display import format_cost, format_tokens
 from recorder.lanes import assign_lanes
 
-KINDS = ("agent", "operation", "task", "workflow", "tool", "llm", "error", "action", "guardrail", "other")
+KINDS = (
+    "agent",
+    "operation",
+    "task",
+    "workflow",
+    "tool",
+    "llm",
+    "error",
+    "action",
+    "guardrail",
+    "handoff",
+    "retriever",
+    "embedding",
+    "reranker",
+    "evaluator",
+    "other",
+)
 KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
 
 FLAG_FAILED = 1
@@ -103,20 +120,26 @@ class TraceNode:
         """One short line about what this node did."""
         a = self.attrs
         if self.kind == "llm":
-            tokens = f"{a.get('prompt_tokens') or 0}+{a.get('completion_tokens') or 0} tok"
-            cost = a.get("cost")
-            text = f"{tokens}" + (
-                f" · ${cost:.4f}" if isinstance(cost, (int, float)) and not isinstance(cost, bool) else ""
-            )
+            text = format_tokens(rules.as_int(a.get("prompt_tokens")), rules.as_int(a.get("completion_tokens")))
+            cost = rules.as_number(a.get("cost"))
+            if cost is not None:
+                text += f" · {format_cost(cost)}"
+            error = a.get("error")
             completion = a.get("completion")
-            if isinstance(completion, dict):
-                completion = completion.get("content")
-            if completion:
+            if isinstance(error, dict) and error.get("message"):
+                text += f" · {error['message']}"
+            elif isinstance(completion, dict):
+                calls = completion.get("tool_calls")
+                names = [str(c.get("name")) for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
+                said = completion.get("content") or ""
+                text += f" · {said}" if said else ""
+                text += f" · calls {', '.join(names)}" if names else ""
+            elif completion:
                 text += f" · {completion}"
         elif self.kind == "error":
             text = str(a.get("message") or a.get("details") or "")
         elif "error" in a and isinstance(a["error"], dict):
-            text = f"{a['error'].get('exception_type')}: {a['error'].get('message')}"
+            text = ": ".join(str(a["error"][k]) for k in ("exception_type", "message") if a["error"].get(k))
         elif "output" in a:
             text = "→ " + _compact(a["output"])
         elif "returns" in a and a["returns"] is not None:
@@ -125,6 +148,8 @@ class TraceNode:
             text = _compact(a["input"].get("args") if isinstance(a["input"], dict) else a["input"])
         elif "params" in a:
             text = _compact(a["params"])
+        elif isinstance(a.get("otel_attributes"), dict) and "output.value" in a["otel_attributes"]:
+            text = "→ " + str(a["otel_attributes"]["output.value"])
         else:
             text = ""
         text = " ".join(text.split())

@@ -3,14 +3,17 @@ conversation, an error with its traceback. Everything from files is shown as pla
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QTreeView, QVBoxLayout, QWidget
 
+from recorder.rules import as_int, as_number
+
 from ..core.trace import TraceNode
-from ..style import elide, format_cost, format_duration
+from ..style import elide, format_cost, format_duration, format_tokens
 
 MAX_CHILDREN = 500  # items shown per list/map level of the JSON tree
 
@@ -69,29 +72,53 @@ def _add(parent: QStandardItem, value: Any, depth: int) -> None:
 
 
 def conversation_text(node: TraceNode) -> str:
-    """An LLM call as plain text: each message with its role, then the completion."""
+    """An LLM call as plain text: each message with its role and the tool calls it asked
+    for, then the completion (or what went wrong)."""
     a = node.attrs
     parts = []
     prompt = a.get("prompt")
     if isinstance(prompt, list):
-        for message in prompt:
-            if isinstance(message, dict):
-                parts.append(f"{str(message.get('role', 'message')).upper()}:\n{_content(message.get('content'))}")
-            else:
-                parts.append(_content(message))
+        parts += [_message_text(message) for message in prompt]
     elif prompt is not None:
         parts.append(f"PROMPT:\n{_content(prompt)}")
+    tokens = format_tokens(as_int(a.get("prompt_tokens")), as_int(a.get("completion_tokens")))
+    cost = as_number(a.get("cost"))
+    cost_text = format_cost(cost) if cost is not None else "cost unknown"
+    header = f"{a.get('model') or 'unknown model'}, {tokens}, {cost_text}, {format_duration(node.duration)}"
+    error = a.get("error")
+    if node.failed or isinstance(error, dict):
+        message = error.get("message") if isinstance(error, dict) else None
+        parts.append(f"FAILED ({header}):\n{message or 'the call failed'}")
     completion = a.get("completion")
     if isinstance(completion, dict):
-        completion = completion.get("content", completion)
-    tokens = f"{a.get('prompt_tokens') or 0:,} prompt + {a.get('completion_tokens') or 0:,} completion tokens"
-    cost = a.get("cost")
-    cost_text = format_cost(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else "cost unknown"
-    header = (
-        f"ASSISTANT ({a.get('model') or 'unknown model'}, {tokens}, {cost_text}, {format_duration(node.duration)}):"
-    )
-    parts.append(f"{header}\n{_content(completion) if completion is not None else '(no completion recorded)'}")
+        parts.append(_message_text(completion, f"ASSISTANT ({header})"))
+    elif isinstance(completion, list):
+        parts += [_message_text(m, f"ASSISTANT ({header})") for m in completion]
+    elif completion is not None:
+        parts.append(f"ASSISTANT ({header}):\n{_content(completion)}")
+    elif not node.failed:
+        parts.append(f"ASSISTANT ({header}):\n(no completion recorded)")
     return elide("\n\n".join(parts), 200_000)
+
+
+def _message_text(message: Any, heading: str | None = None) -> str:
+    """A message with its role, its text and the tool calls it asks for (handoffs by name)."""
+    if not isinstance(message, dict):
+        return _content(message)
+    lines = [f"{heading or str(message.get('role', 'message')).upper()}:"]
+    content = message.get("content")
+    if content not in (None, ""):
+        lines.append(_content(content))
+    calls = message.get("tool_calls")
+    for call in calls if isinstance(calls, list) else []:
+        if not isinstance(call, dict):
+            continue
+        name = str(call.get("name") or call.get("function", {}).get("name") or "?")
+        arguments = call.get("arguments")
+        shown = json.dumps(arguments, ensure_ascii=False) if arguments not in (None, "") else ""
+        verb = "→ hands off:" if name.startswith("transfer_to_") else "→ calls tool"
+        lines.append(f"{verb} {name}({shown})" + (f"  [{call['id']}]" if call.get("id") else ""))
+    return "\n".join(lines)
 
 
 def _content(value: Any) -> str:
@@ -149,7 +176,9 @@ class EventDetailWidget(QWidget):
             return
         self.title.setText(f"{node.kind}: {elide(node.name, 300)}")
         duration = format_duration(node.duration) + (" so far (unfinished)" if node.open else "")
-        self.summary.setText(f"status {node.status} · duration {duration} · id {node.id:016x}")
+        error = node.attrs.get("error")
+        reason = f"\n{elide(str(error.get('message')), 2000)}" if node.failed and isinstance(error, dict) else ""
+        self.summary.setText(f"status {node.status} · duration {duration} · id {node.id:016x}{reason}")
         json_model(node.attrs, self.attrs_model)
         self.attrs.expandToDepth(1)
         if node.kind == "llm":

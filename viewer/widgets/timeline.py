@@ -61,7 +61,15 @@ class TimelineWidget(QWidget):
         lanes = max(trace.lane_count, 1)
         view.setLimits(xMin=-bounds.width() * 0.05, xMax=bounds.width() * 1.5 + 1, yMin=-0.5, yMax=lanes + 0.5)
         if not same_session or following:
-            view.setRange(xRange=(0, bounds.width() * 1.02), yRange=(0, min(lanes, 40)), padding=0.01)
+            # Frame what happened: a program that spent its first seconds importing would
+            # otherwise show its work squeezed at the right edge.
+            first, last = float(trace.x0.min()), float(max(trace.x1.max(), trace.x0.max()))
+            if last - first < bounds.width() * 0.5:
+                pad = max((last - first) * 0.03, 1e-6)
+                x_range = (max(0.0, first - pad), last + pad)
+            else:
+                x_range = (0, bounds.width() * 1.02)
+            view.setRange(xRange=x_range, yRange=(0, min(lanes, 40)), padding=0.01)
         else:
             view.setRange(xRange=old_range[0], yRange=old_range[1], padding=0)
         spans = trace.span_count
