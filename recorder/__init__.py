@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from . import _instrument, _lifecycle, _state
+from ._compat import add_tags, end_trace, record_action, record_tool, set_tags, start_trace, trace, track_agent
 from ._context import bind_context, resolve_session, session_and_parent
 from ._events import ActionEvent, ErrorEvent, Event, LLMEvent, ToolEvent
 from ._session import EndState, Session, _unique_tags, start_session
 from ._state import Config, default_directory
 from ._version import __version__
 from ._writer import FSYNC_POLICIES, WriterConfig
+from .decorators import agent, guardrail, operation, task, tool, workflow
 from .redact import make_redactor
 
 __all__ = [
@@ -37,6 +39,22 @@ __all__ = [
     "LLMEvent",
     "ErrorEvent",
     "__version__",
+    # decorators, at the top level as in AgentOps
+    "agent",
+    "operation",
+    "task",
+    "workflow",
+    "tool",
+    "guardrail",
+    "trace",
+    # the rest of AgentOps' API (recorder._compat)
+    "start_trace",
+    "end_trace",
+    "set_tags",
+    "add_tags",
+    "record_action",
+    "record_tool",
+    "track_agent",
 ]
 
 log = logging.getLogger("sessiontrail")

@@ -93,6 +93,8 @@ class Session:
         try:
             if not isinstance(event, Event):
                 event = ActionEvent(action_type=type(event).__name__, params=event)
+            if isinstance(event, ErrorEvent) and event.trigger_event is not None and not event.trigger_event._recorded:
+                self._record(event.trigger_event, parent)  # so the error points at an event that exists
             _state.submit(event.to_record(self.id, parent))
             if isinstance(event, ErrorEvent) and event.exception is not None:
                 mark_recorded(event.exception)

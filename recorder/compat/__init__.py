@@ -1,0 +1,1 @@
+"""Drop-in compatibility with other tools' import paths (see ``recorder.compat.agentops``)."""
