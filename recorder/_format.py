@@ -15,7 +15,7 @@ import msgpack
 
 MAGIC = b"\x89STRAIL\n"
 FORMAT_MAJOR = 2
-FORMAT_MINOR = 0
+FORMAT_MINOR = 1
 FILE_HEADER = struct.Struct("<8sHH")
 FILE_HEADER_SIZE = FILE_HEADER.size  # 12
 
