@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 .venv/bin/python -m ruff check recorder viewer tests bench
 .venv/bin/python -m ruff format --check --quiet recorder viewer tests bench
 .venv/bin/python -m mypy  # strict, on recorder and viewer/core (pyproject.toml)
-exec .venv/bin/python -m pytest -q "$@"
+.venv/bin/python -m pytest -q "$@"
+# CrewAI cannot share the environment above (it pins openai 2.x): its own, its own run.
+bash scripts/test-crewai.sh

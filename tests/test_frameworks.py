@@ -344,3 +344,23 @@ def test_a_manual_llm_event_with_a_model_and_tokens_gets_a_cost(rec, folder):
     rec.flush()
     info = only_session(folder)
     assert info.cost == pytest.approx(cost_of("gpt-4o-mini", 10, 5)) and info.cost > 0
+
+
+def test_a_supported_library_without_its_instrumentation_gets_one_hint(tmp_path):
+    # A stand-in for an installed framework whose OpenInference package is not installed.
+    package = tmp_path / "lib" / "llama_index"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("VERSION = '0'\n")
+    proc = run_script(
+        f"""
+import sys
+sys.path.insert(0, {str(tmp_path / "lib")!r})
+sys.modules["openinference.instrumentation.llama_index"] = None  # not installed, whatever the machine has
+import recorder
+recorder.init(directory={str(tmp_path / "sessions")!r})
+import llama_index
+import importlib; importlib.reload(llama_index)
+"""
+    )
+    hints = [line for line in proc.stderr.splitlines() if "llama_index is used but not recorded" in line]
+    assert len(hints) == 1 and "openinference-instrumentation-llama-index" in hints[0], proc.stderr
