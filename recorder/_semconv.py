@@ -229,8 +229,18 @@ def _tool_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
 
 
 def tool_call_id(attributes: Mapping[str, Any]) -> str | None:
-    """The id of the model's tool call that a tool span ran, where the instrumentation says."""
-    return _first_str(attributes, "gen_ai.tool.call.id", "tool_call.id", "tool.call_id")
+    """The id of the model's tool call that a tool span ran, where the instrumentation says
+    (GenAI's attribute, or the tool message LangChain returns as the span's output)."""
+    found = _first_str(attributes, "gen_ai.tool.call.id", "tool_call.id", "tool.call_id")
+    if found is not None:
+        return found
+    output = _json(attributes.get("output.value"))
+    if isinstance(output, dict):
+        data = output.get("data")
+        value = (data if isinstance(data, dict) else output).get("tool_call_id")
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def error_message(status_description: str | None, events: Iterable[Event]) -> str:

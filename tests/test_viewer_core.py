@@ -185,3 +185,23 @@ def test_a_trace_is_a_snapshot_so_tree_and_timeline_agree(rec, folder):
     assert node.status == "running" and node.open and trace.flags[row] & FLAG_OPEN  # as drawn
     fresh = store.trace(session.id)
     assert fresh.nodes[row].status == "error" and not fresh.flags[row] & FLAG_OPEN
+
+
+def test_a_requested_tool_call_is_linked_to_the_span_that_ran_it(rec, folder):
+    from recorder import _clock, _state
+    from recorder._format import T_SPAN_END, T_SPAN_START
+
+    with rec.start_session(name="linked") as session:
+        asked = {"role": "assistant", "tool_calls": [{"id": "call_7", "name": "search", "arguments": {"q": "x"}}]}
+        fields = {"model": "gpt-4o-mini", "completion": asked, "prompt_tokens": 5, "completion_tokens": 2}
+        now = _clock.now_ns()
+        _state.submit([T_SPAN_START, now, session.id, 1, None, "llm", "gpt-4o-mini", fields])
+        _state.submit([T_SPAN_END, now + 10, session.id, 1, "ok", None])
+        _state.submit([T_SPAN_START, now + 20, session.id, 2, None, "tool", "search", None])
+        _state.submit([T_SPAN_END, now + 30, session.id, 2, "ok", {"tool_call_id": "call_7"}])
+    rec.flush()
+    store = SessionStore([folder], index=False)
+    (row,) = store.poll().rows
+    trace = store.trace(row.id)
+    (tool_row,) = trace.rows_of_kind("tool").tolist()
+    assert trace.tool_runs() == {"call_7": tool_row}

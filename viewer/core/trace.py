@@ -101,6 +101,10 @@ class TraceNode:
         return f"<TraceNode row {self.row} {self.kind} {self.name!r}>"
 
     @property
+    def trace(self) -> Trace:
+        return self._trace
+
+    @property
     def attrs(self) -> dict[str, Any]:
         """Start and end attributes as they were when the trace was built."""
         table, source = self._table, self._source
@@ -200,6 +204,7 @@ class Trace:
         self, session_id: str, start: int, end: int, status: str, table: NodeTable, source: np.ndarray
     ) -> None:
         self.session_id = session_id
+        self._tool_runs: dict[str, int] | None = None
         self.start = start  # ns: the session start (x = 0 on the timeline)
         self.end = end  # ns: the session end, or the last record seen
         self.status = status
@@ -292,6 +297,19 @@ class Trace:
         if i < len(sorted_ids) and sorted_ids[i] == node_id:
             return int(self._by_id[i])
         return None
+
+    def tool_runs(self) -> dict[str, int]:
+        """Rows of the tool (and handoff) spans that ran a tool call the model asked for, by
+        the call's id (``tool_call_id``, where the instrumentation gave it)."""
+        if self._tool_runs is None:
+            runs: dict[str, int] = {}
+            for kind in ("tool", "handoff"):
+                for row in self.rows_of_kind(kind).tolist():
+                    call_id = self.nodes[int(row)].attrs.get("tool_call_id")
+                    if isinstance(call_id, str):
+                        runs.setdefault(call_id, int(row))
+            self._tool_runs = runs
+        return self._tool_runs
 
     def rows_of_kind(self, kind: str) -> np.ndarray:
         return np.flatnonzero(self.kind == KIND_INDEX.get(kind, KIND_INDEX["other"]))

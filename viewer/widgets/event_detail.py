@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QTreeView, QVB
 
 from recorder.rules import as_int, as_number
 
-from ..core.trace import TraceNode
+from ..core.trace import Trace, TraceNode
 from ..style import elide, format_cost, format_duration, format_tokens
 
 MAX_CHILDREN = 500  # items shown per list/map level of the JSON tree
@@ -90,10 +90,11 @@ def conversation_text(node: TraceNode) -> str:
         message = error.get("message") if isinstance(error, dict) else None
         parts.append(f"FAILED ({header}):\n{message or 'the call failed'}")
     completion = a.get("completion")
+    runs = node.trace.tool_runs()
     if isinstance(completion, dict):
-        parts.append(_message_text(completion, f"ASSISTANT ({header})"))
+        parts.append(_message_text(completion, f"ASSISTANT ({header})", runs, node.trace))
     elif isinstance(completion, list):
-        parts += [_message_text(m, f"ASSISTANT ({header})") for m in completion]
+        parts += [_message_text(m, f"ASSISTANT ({header})", runs, node.trace) for m in completion]
     elif completion is not None:
         parts.append(f"ASSISTANT ({header}):\n{_content(completion)}")
     elif not node.failed:
@@ -101,8 +102,11 @@ def conversation_text(node: TraceNode) -> str:
     return elide("\n\n".join(parts), 200_000)
 
 
-def _message_text(message: Any, heading: str | None = None) -> str:
-    """A message with its role, its text and the tool calls it asks for (handoffs by name)."""
+def _message_text(
+    message: Any, heading: str | None = None, runs: dict[str, int] | None = None, trace: Trace | None = None
+) -> str:
+    """A message with its role, its text and the tool calls it asks for (handoffs by name),
+    each with the span that ran it when the trace knows it (``runs``: call id -> row)."""
     if not isinstance(message, dict):
         return _content(message)
     lines = [f"{heading or str(message.get('role', 'message')).upper()}:"]
@@ -118,6 +122,10 @@ def _message_text(message: Any, heading: str | None = None) -> str:
         shown = json.dumps(arguments, ensure_ascii=False) if arguments not in (None, "") else ""
         verb = "→ hands off:" if name.startswith("transfer_to_") else "→ calls tool"
         lines.append(f"{verb} {name}({shown})" + (f"  [{call['id']}]" if call.get("id") else ""))
+        ran = runs.get(str(call.get("id"))) if runs else None
+        if ran is not None and trace is not None:
+            tool = trace.nodes[ran]
+            lines.append(f"   ran as {tool.kind} {tool.name}: {tool.status}, {format_duration(tool.duration)}")
     return "\n".join(lines)
 
 
