@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from . import _state
 from ._context import resolve_session
 from ._session import EndState, Session, start_session
-from .decorators import SpanDecorator, _make_decorator, agent, session, tool
+from .decorators import _make_decorator, agent, session, tool
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,16 +63,3 @@ def record_tool(tool_name: str | None = None) -> Callable[[F], F]:
 def track_agent(name: str | None = None) -> Callable[[F], F]:
     """AgentOps 0.3: each instance of the class is an agent named name."""
     return agent(name=name)
-
-
-__all__ = [
-    "SpanDecorator",
-    "trace",
-    "start_trace",
-    "end_trace",
-    "set_tags",
-    "add_tags",
-    "record_action",
-    "record_tool",
-    "track_agent",
-]

@@ -340,82 +340,29 @@ def _node_records(
     parent = None if parent_hex in (None, "", root_span_id) else int(parent_hex, 16) & ((1 << 63) - 1)
     start, end = int(span.get("startTimeUnixNano", 0)), int(span.get("endTimeUnixNano", 0))
     failed = (span.get("status") or {}).get("code") == STATUS_ERROR
+    node = {"ts": start, "session": session_id, "parent": parent}
+    finish = {
+        "type": "span_end",
+        "ts": end,
+        "session": session_id,
+        "span": span_id,
+        "status": "error" if failed else "ok",
+    }
     ours = attrs.get("sessiontrail.attributes")
     if isinstance(ours, str):  # our own export: the original attributes, exactly
         kind = str(attrs.get("sessiontrail.kind", "operation"))
-        original = json.loads(ours)
+        node |= {"kind": kind, "name": span.get("name", kind), "attrs": json.loads(ours)}
         if attrs.get("sessiontrail.span") is False:
-            return [
-                {
-                    "type": "event",
-                    "ts": start,
-                    "end_ts": end,
-                    "session": session_id,
-                    "id": span_id,
-                    "parent": parent,
-                    "kind": kind,
-                    "name": span.get("name", kind),
-                    "attrs": original,
-                }
-            ]
-        records = [
-            {
-                "type": "span_start",
-                "ts": start,
-                "session": session_id,
-                "span": span_id,
-                "parent": parent,
-                "kind": kind,
-                "name": span.get("name", kind),
-                "attrs": original,
-            }
-        ]
-        if not attrs.get("sessiontrail.unfinished"):
-            records.append(
-                {
-                    "type": "span_end",
-                    "ts": end,
-                    "session": session_id,
-                    "span": span_id,
-                    "status": "error" if failed else "ok",
-                }
-            )
-        return records
+            return [{"type": "event", "id": span_id, "end_ts": end, **node}]
+        unfinished = attrs.get("sessiontrail.unfinished")
+        return [{"type": "span_start", "span": span_id, **node}] + ([] if unfinished else [finish])
     kind = span_kind(attrs, span.get("name", ""))
     events = [(str(e.get("name", "")), _from_attributes(e.get("attributes", []))) for e in span.get("events") or []]
     if kind == "llm":
         llm = llm_fields(attrs, events) | {"otel_attributes": attrs}
         if failed:
             llm["error"] = {"message": error_message((span.get("status") or {}).get("message"), events)}
-        return [
-            {
-                "type": "span_start",
-                "ts": start,
-                "session": session_id,
-                "span": span_id,
-                "parent": parent,
-                "kind": "llm",
-                "name": llm["model"] or span.get("name", "llm"),
-                "attrs": llm,
-            },
-            {
-                "type": "span_end",
-                "ts": end,
-                "session": session_id,
-                "span": span_id,
-                "status": "error" if failed else "ok",
-            },
-        ]
-    return [
-        {
-            "type": "span_start",
-            "ts": start,
-            "session": session_id,
-            "span": span_id,
-            "parent": parent,
-            "kind": kind,
-            "name": span.get("name", kind),
-            "attrs": {"otel_attributes": attrs},
-        },
-        {"type": "span_end", "ts": end, "session": session_id, "span": span_id, "status": "error" if failed else "ok"},
-    ]
+        node |= {"kind": "llm", "name": llm["model"] or span.get("name", "llm"), "attrs": llm}
+    else:
+        node |= {"kind": kind, "name": span.get("name", kind), "attrs": {"otel_attributes": attrs}}
+    return [{"type": "span_start", "span": span_id, **node}, finish]

@@ -269,13 +269,14 @@ class FolderReader:
             scan = scan_frames(data)
             base = state.offset
             records: list[list[Any]] = []
+
+            def damaged(reason: str, offset: int, length: int, base: int = base) -> None:
+                self._problem(state, batch, Problem(state.path, "damaged", reason, base + offset, length))
+
             for damage in scan.damage:
-                self._problem(
-                    state,
-                    batch,
-                    Problem(state.path, "damaged", f"skipped {damage.reason}", base + damage.offset, damage.length),
-                )
+                damaged(f"skipped {damage.reason}", damage.offset, damage.length)
             for frame_offset, payload in scan.frames:
+                frame_length = FRAME_HEADER_SIZE + len(payload)
                 # A frame seen before in this file (a copy tool or a disk repeated it): a writer
                 # never writes the same frame twice, and its records must not count twice.
                 key = (
@@ -284,42 +285,22 @@ class FolderReader:
                     bytes(payload[:16]),
                 )  # length, CRC, start
                 if key in state.frame_keys:
-                    self._problem(
-                        state,
-                        batch,
-                        Problem(
-                            state.path,
-                            "damaged",
-                            "skipped a repeated frame",
-                            base + frame_offset,
-                            FRAME_HEADER_SIZE + len(payload),
-                        ),
-                    )
+                    damaged("skipped a repeated frame", frame_offset, frame_length)
                     continue
                 state.frame_keys.add(key)
                 try:
                     decoded = decode_payload(payload)
                 except ValueError as exc:
-                    self._problem(
-                        state,
-                        batch,
-                        Problem(state.path, "damaged", str(exc), base + frame_offset, FRAME_HEADER_SIZE + len(payload)),
-                    )
+                    damaged(str(exc), frame_offset, frame_length)
                     continue
                 for record in decoded:
                     if type(record) is list and record and type(record[0]) is int:
                         records.append(record)
                     else:
-                        self._problem(
-                            state,
-                            batch,
-                            Problem(
-                                state.path,
-                                "damaged",
-                                f"a record that is not an array with a type code: {_short(record)}",
-                                base + frame_offset,
-                                FRAME_HEADER_SIZE + len(payload),
-                            ),
+                        damaged(
+                            f"a record that is not an array with a type code: {_short(record)}",
+                            frame_offset,
+                            frame_length,
                         )
             state.offset = base + scan.end
             self._deliver(batch, state, records)
