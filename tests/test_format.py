@@ -95,11 +95,10 @@ def test_a_damaged_length_field_costs_one_frame_not_the_rest():
     assert len(scan.damage) == 1
 
 
-def test_a_huge_length_field_is_rejected_cheaply():
+def test_a_huge_length_field_is_rejected_without_reading_that_far():
     body = FRAME_SYNC + struct.pack("<II", 2_000_000_000, 0) + b"x" * 100
-    started = time.perf_counter()
     scan = scan_frames(body)
-    assert scan.frames == [] and time.perf_counter() - started < 0.5
+    assert scan.frames == [] and scan.end == 0  # nothing consumed: not a frame, not 2 GB awaited
 
 
 @settings(max_examples=60, deadline=None)
