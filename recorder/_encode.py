@@ -93,7 +93,7 @@ def pack_wire(record: list[Any]) -> bytes:
     at = ATTRS_AT.get(record[0])
     try:
         pack = _local.pack
-        if at is not None:
+        if at is not None and record[at] is not None:  # no attributes: nil, not a bin holding nil
             record[at] = pack(record[at])
         data: bytes = pack(record)
         if len(data) <= MAX_RECORD_SIZE:

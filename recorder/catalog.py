@@ -61,6 +61,7 @@ class SessionInfo:
     start_file: Path | None = None
     start_continued: bool = False
     end_file: Path | None = None
+    tags_ts: int = 0  # time of the session_tags record the tags come from
     last_seen: int = 0
     heartbeat_interval: float = rules.DEFAULT_HEARTBEAT
     dropped: int = 0
@@ -379,13 +380,17 @@ class Catalog:
                 session.hostname = _str(more.get("host")) or session.hostname
                 session.pid = _int(more.get("pid"))
         elif code == T_SESSION_END:
-            session.end = ts
-            session.end_state = _str(record[3], "Indeterminate")
-            session.reason = None if record[4] is None else str(record[4])
-            session.end_file = path
+            # Two ends of one session (a copy of a file edited, two writers): the newest by time.
+            if session.end_state is None or (ts is not None and (session.end is None or ts >= session.end)):
+                session.end = ts
+                session.end_state = _str(record[3], "Indeterminate")
+                session.reason = None if record[4] is None else str(record[4])
+                session.end_file = path
         elif code == T_SESSION_TAGS:
-            if isinstance(record[3], list):
+            # The newest by time (read order is not time order across files).
+            if isinstance(record[3], list) and (ts is None or ts >= session.tags_ts):
                 session.tags = [str(t) for t in record[3]]
+                session.tags_ts = ts if ts is not None else session.tags_ts
         if session.start is None and ts is not None:
             session.start = ts
         return sid

@@ -366,8 +366,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
             by_file.setdefault(problem.path, []).append(problem)
         for path, state in sorted(reader.files.items()):
             problems = by_file.get(path, [])
-            if not problems:
-                print(f"ok       {path}: {state.records} records, {state.size} bytes")
+            if not any(p.is_damage for p in problems):
+                notes = "".join(f" ({p.message})" for p in problems)
+                print(f"ok       {path}: {state.records} records, {state.size} bytes{notes}")
                 continue
             damaged = True
             print(f"DAMAGED  {path}: {state.records} records recovered, {state.size} bytes")

@@ -40,7 +40,9 @@ SETTLE_SECONDS = 2.0  # a file unmodified this long with an unfinished tail is t
 @dataclass(frozen=True)
 class Problem:
     """Something wrong with a file or a span of its bytes. ``kind`` is one of:
-    missing, unreadable, empty, foreign, newer_version, damaged, torn_tail."""
+    missing, unreadable, empty, foreign, newer_version, damaged, torn_tail, invalid_record
+    (a record dropped or repaired because a field has the wrong type). ``empty`` (a file of 0
+    bytes) is a note, not damage: nothing was lost."""
 
     path: Path
     kind: str
@@ -51,6 +53,10 @@ class Problem:
     def __str__(self) -> str:
         where = f" (bytes {self.offset}-{self.offset + self.length})" if self.offset is not None and self.length else ""
         return f"{self.path}: {self.message}{where}"
+
+    @property
+    def is_damage(self) -> bool:
+        return self.kind != "empty"
 
 
 @dataclass
@@ -232,9 +238,10 @@ class FolderReader:
             what = "file header cut short" if state.version is None else describe_tail(tail)
             problem = Problem(state.path, "torn_tail", f"torn tail: {what}", state.offset, size - state.offset)
             self._problem(state, batch, problem)
-        elif size in (0, FILE_HEADER_SIZE) and not state.records and not state.problems:
-            what = "empty file (no header)" if size == 0 else "no records after the header"
-            self._problem(state, batch, Problem(state.path, "empty", what))
+        elif size == 0 and not state.problems:
+            # A file just created, or copied while empty: not damage, nothing in it was lost.
+            # (A header with nothing after it is a writer that just started: no problem at all.)
+            self._problem(state, batch, Problem(state.path, "empty", "empty file (0 bytes)"))
 
     def _read_from(self, fh: Any, state: FileState, size: int, batch: Batch) -> None:
         """Read from state.offset to size, delivering the records of each chunk."""

@@ -11,13 +11,16 @@ from .catalog import SessionInfo
 
 
 def iso(ns: int | None) -> str | None:
-    """ISO-8601 UTC with microseconds and a Z, or None."""
+    """ISO-8601 UTC with microseconds and a Z, or None. The stored nanoseconds are cut to
+    microseconds (never rounded, never through a float), as format_spec.md states."""
     if ns is None:
         return None
+    seconds, rest = divmod(ns, 1_000_000_000)
     try:
-        return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        moment = datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=rest // 1000)
     except (OverflowError, OSError, ValueError):
         return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def hex_id(value: int | None) -> str | None:
