@@ -375,3 +375,40 @@ def test_screenshot_command_renders_a_real_picture(tmp_path, demo):
     assert len(colors) > 20  # not a blank window
     via_cli = cli("view", str(demo), "--screenshot", str(tmp_path / "two.png"), "--view", "analytics")
     assert "wrote" in via_cli.stdout and (tmp_path / "two.png").stat().st_size > 10_000
+
+
+def test_missing_paths_and_unknown_sessions_are_one_line_messages(tmp_path, demo):
+    missing = cli("view", str(tmp_path / "nowhere"), "--screenshot", str(tmp_path / "a.png"), check=False)
+    assert missing.returncode == 2 and "nowhere does not exist" in missing.stderr and "Traceback" not in missing.stderr
+    unknown = cli("view", str(demo), "--session", "ffffffff", "--screenshot", str(tmp_path / "b.png"), check=False)
+    assert (
+        unknown.returncode == 2
+        and unknown.stderr.strip().splitlines()[-1] == "sessiontrail: no session with id 'ffffffff'"
+    )
+    assert not (tmp_path / "a.png").exists() and not (tmp_path / "b.png").exists()
+
+
+def test_watches_are_scoped_to_what_was_opened(tmp_path):
+    from viewer.watcher import watch_plan
+
+    folder, file = tmp_path / "sessions", tmp_path / "home" / "one.trail"
+    folder.mkdir()
+    file.parent.mkdir()
+    file.write_bytes(b"")
+    assert watch_plan([folder]) == [(folder, True, None)]  # an opened folder: all of it
+    assert watch_plan([file]) == [(file.parent, False, file)]  # a file: by itself, not its folder's tree
+    assert watch_plan([tmp_path / "not" / "yet"]) == [(tmp_path, False, None)]  # nearest parent, not recursive
+
+
+def test_a_missing_folder_is_shown_once_it_appears(qtbot, open_window, tmp_path):
+    folder = tmp_path / "later" / "sessions"
+    window = open_window(folder)
+    qtbot.waitUntil(lambda: any("does not exist" in p for p in window.problems_model.stringList()), timeout=10_000)
+    run = f"""
+import recorder
+recorder.init(directory={str(folder)!r}, session_name="arrived")
+recorder.end_session("Success")
+"""
+    subprocess.run([sys.executable, "-c", run], env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, timeout=60)
+    qtbot.waitUntil(lambda: window.session_list.model.rowCount() == 1, timeout=10_000)
+    assert window.session_list.model.rows()[0].name == "arrived"

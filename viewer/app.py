@@ -33,7 +33,15 @@ def _qt_messages(mode, context, message: str) -> None:
 def run(
     paths: Sequence[str | Path], *, screenshot: Path | None = None, session: str | None = None, view: str | None = None
 ) -> int:
-    """Open the window on paths; with screenshot, render it to a PNG after loading and exit."""
+    """Open the window on paths; with screenshot, render it to a PNG after loading and exit.
+    A path that does not exist is named on stderr; the window shows it once it appears (a
+    screenshot of nothing but missing paths is refused with exit status 2)."""
+    missing = [p for p in paths if not Path(p).exists()]
+    for path in missing:
+        later = "" if screenshot is not None else "; the window shows it once it appears"
+        print(f"sessiontrail: {path} does not exist{later}", file=sys.stderr)
+    if screenshot is not None and missing and len(missing) == len(paths):
+        return 2
     if screenshot is not None and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import qInstallMessageHandler
@@ -58,6 +66,7 @@ def run(
         target = next((r for r in rows if r.id.startswith(session)), None)
         if target is None:
             print(f"sessiontrail: no session with id {session!r}", file=sys.stderr)
+            window.close()  # stops the loader thread before the application goes away
             return 2
     elif rows:
         target = max(rows, key=lambda r: r.event_count)

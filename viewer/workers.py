@@ -38,6 +38,7 @@ class StoreWorker(QObject):
         self._debounce: QTimer | None = None
         self._index_timer: QTimer | None = None
         self._watcher: FolderWatcher | None = None
+        self._existing: list[bool] = []
         self._stopped = False
 
     @Slot()
@@ -70,6 +71,7 @@ class StoreWorker(QObject):
         self._store = SessionStore([Path(p) for p in paths])
         self._selected = None
         self._first = True
+        self._existing = [p.exists() for p in self._store.paths]
         if self._watcher is not None:
             self._watcher.watch(self._store.paths)
         self.poll()
@@ -96,6 +98,10 @@ class StoreWorker(QObject):
         if store is None or self._stopped:
             return
         first = self._first
+        existing = [p.exists() for p in store.paths]
+        if existing != self._existing and self._watcher is not None:
+            self._existing = existing  # a missing path appeared (or went): watch it as it is now
+            self._watcher.watch(store.paths)
         update = store.poll(progress=self.progress.emit if first else None)
         self._first = False
         if first or update.rows or update.removed or update.records:
