@@ -312,3 +312,83 @@ def record_dict(wire: list[Any]) -> dict[str, Any]:
         for key, value in more.items():
             record.setdefault(str(key), value)
     return record
+
+
+_MAX_ID = (1 << 63) - 1
+_ID_FIELDS = {T_SPAN_START: 3, T_SPAN_END: 3, T_EVENT: 3}  # where a record holds its span or event id
+
+
+def _is_int(value: Any, low: int = -(1 << 63), high: int = _MAX_ID) -> bool:
+    return type(value) is int and low <= value <= high
+
+
+def record_issues(record: list[Any]) -> list[str]:
+    """What a reader must drop or repair in a record whose fields have the wrong type
+    (format_spec.md 4.4), each as ``"dropped: why"`` or ``"repaired: why"``; [] for a sound
+    record or one of a type from a later minor version (skipped, not an error)."""
+    code = record[0]
+    names = FIELDS.get(code)
+    if names is None:
+        return []
+    values = dict(zip(names, record[1:], strict=False))
+    issues: list[str] = []
+    node = code in (T_SPAN_START, T_EVENT)
+    if not _is_int(values.get("ts")):
+        if node:
+            return [f"dropped: ts is {_type(values.get('ts'))}, not an integer"]
+        if code != T_FILE:
+            issues.append(f"repaired: ts is {_type(values.get('ts'))}, not an integer (time unknown)")
+    if code in (T_SESSION_START, T_SESSION_END, T_SESSION_TAGS, T_SPAN_START, T_SPAN_END, T_EVENT):
+        if type(values.get("session")) is not str:
+            return [f"dropped: session is {_type(values.get('session'))}, not a string"]
+    if code in _ID_FIELDS:
+        node_id = record[_ID_FIELDS[code]] if len(record) > _ID_FIELDS[code] else None
+        if not _is_int(node_id, 0):
+            return [f"dropped: id is {_type(node_id)}, not an integer in 0..2^63-1"]
+    parent = values.get("parent")
+    if node and parent is not None and not _is_int(parent, 0):
+        issues.append(f"repaired: parent is {_type(parent)}; read as a root")
+    for field in ("kind", "name", "status", "end_state"):
+        if field in values and values[field] is not None and type(values[field]) is not str:
+            issues.append(f"repaired: {field} is {_type(values[field])}, not a string")
+    for field in ("kind", "name", "status"):
+        if field in values and values[field] is None and node | (code == T_SPAN_END and field == "status"):
+            issues.append(f"repaired: {field} is nil")
+    tags = values.get("tags", [])
+    if code in (T_SESSION_START, T_SESSION_TAGS):
+        if type(tags) is not list:
+            issues.append(f"repaired: tags is {_type(tags)}, not an array (ignored)")
+        elif any(type(t) is not str for t in tags):
+            issues.append("repaired: tags holds values that are not strings (read as their text)")
+    end_ts = values.get("end_ts")
+    if code == T_EVENT and end_ts is not None and not (_is_int(end_ts) and end_ts >= values["ts"]):
+        issues.append(f"repaired: end_ts is {_type(end_ts)} or before ts; read as a point event")
+    attrs = values.get("attrs")
+    if "attrs" in values and attrs is not None:
+        if type(attrs) is not bytes:
+            issues.append(f"repaired: attrs is {_type(attrs)}, not a bin (no attributes)")
+        elif not isinstance(_decoded_attrs(attrs), dict):
+            issues.append("repaired: attrs does not hold a msgpack map (no attributes)")
+    more = record[len(names) + 1] if len(record) > len(names) + 1 else None
+    if more is not None and type(more) is not dict:
+        issues.append(f"repaired: more is {_type(more)}, not a map (ignored)")
+    if code in (T_HEARTBEAT, T_DROPPED) and type(values.get("sessions")) is not list:
+        issues.append(f"repaired: sessions is {_type(values.get('sessions'))}, not an array (ignored)")
+    return issues
+
+
+def _decoded_attrs(raw: bytes) -> Any:
+    try:
+        return msgpack.unpackb(raw, raw=False, strict_map_key=False, max_ext_len=0, unicode_errors="replace")
+    except Exception:
+        return None
+
+
+def _type(value: Any) -> str:
+    return (
+        "nil"
+        if value is None
+        else {"int": "an integer", "str": "a string", "float": "a float"}.get(
+            type(value).__name__, f"a {type(value).__name__}"
+        )
+    )

@@ -352,7 +352,7 @@ def _ts(record: dict[str, Any]) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     damaged = False
     for root in args.paths:
-        reader = FolderReader([root])
+        reader = FolderReader([root], validate=True)
         batch = reader.poll(final=True)
         if not reader.files:
             for problem in batch.problems:

@@ -22,11 +22,13 @@ from ._format import (
     FILE_SUFFIX,
     FRAME_HEADER_SIZE,
     MAX_FRAME_PAYLOAD,
+    TYPE_NAMES,
     FormatError,
     decode_file_header,
     decode_payload,
     describe_tail,
     record_dict,
+    record_issues,
     scan_frames,
 )
 
@@ -120,11 +122,15 @@ class FolderReader:
         paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
         *,
         settle_seconds: float = SETTLE_SECONDS,
+        validate: bool = False,
     ) -> None:
+        """``validate``: also report every record a reader must drop or repair because a field
+        has the wrong type (``_format.record_issues``; what ``sessiontrail verify`` does)."""
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         self.roots = [Path(p) for p in paths]
         self.settle_seconds = settle_seconds
+        self.validate = validate
         self.files: dict[Path, FileState] = {}
         self._missing_reported: set[Path] = set()
         self._apply: Callable[[Batch], Any] | None = None
@@ -277,8 +283,8 @@ class FolderReader:
             base = state.offset
             records: list[list[Any]] = []
 
-            def damaged(reason: str, offset: int, length: int, base: int = base) -> None:
-                self._problem(state, batch, Problem(state.path, "damaged", reason, base + offset, length))
+            def damaged(reason: str, offset: int, length: int, base: int = base, kind: str = "damaged") -> None:
+                self._problem(state, batch, Problem(state.path, kind, reason, base + offset, length))
 
             for damage in scan.damage:
                 damaged(f"skipped {damage.reason}", damage.offset, damage.length)
@@ -303,6 +309,10 @@ class FolderReader:
                 for record in decoded:
                     if type(record) is list and record and type(record[0]) is int:
                         records.append(record)
+                        if self.validate:
+                            for issue in record_issues(record):
+                                name = TYPE_NAMES.get(record[0], record[0])
+                                damaged(f"a {name} record {issue}", frame_offset, frame_length, kind="invalid_record")
                     else:
                         damaged(
                             f"a record that is not an array with a type code: {_short(record)}",

@@ -216,3 +216,28 @@ def test_demo_live_session_is_running_while_its_process_lives(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_verify_reports_every_record_it_drops_or_repairs_with_where(tmp_path):
+    import msgpack
+
+    from recorder._format import encode_file_header, encode_frame, encode_payload
+
+    sid = "00000000-0000-4000-8000-000000000001"
+    good = [
+        [2, 1_000, sid, "s", ["a"], {}],
+        [5, 2_000, sid, 7, None, "tool", "t", None],
+        [6, 3_000, sid, 7, "ok", None],
+    ]
+    bad = [[7, 2.5, sid, 8, None, "action", "float-ts", None, None], [4, 4_000, sid, 5]]
+    first = encode_frame(encode_payload([msgpack.packb(r) for r in good]))
+    second = encode_frame(encode_payload([msgpack.packb(r) for r in bad]))
+    path = tmp_path / "odd.trail"
+    path.write_bytes(encode_file_header() + first + second)
+    out = cli("verify", str(path), check=False)
+    assert out.returncode == 1, out.stdout
+    start, length = 12 + len(first), len(second)
+    assert f"bytes {start}-{start + length}: a event record dropped: ts is a float, not an integer" in out.stdout
+    assert "a session_tags record repaired: tags is an integer, not an array (ignored)" in out.stdout
+    (summary,) = json.loads(cli("ls", str(path), "--json").stdout)
+    assert summary["tags"] == ["a"] and summary["event_count"] == 1  # what verify said: dropped, tags kept

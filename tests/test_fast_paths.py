@@ -143,3 +143,17 @@ def test_plain_function_wrapper_records_like_the_general_wrapper(
         b.attrs,
         b.end_attrs,
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(record=st.one_of(span_starts, events))
+def test_verify_reports_as_dropped_exactly_the_records_the_catalog_drops(record):
+    """``_format.record_issues`` (what verify reports) states the catalog's rules: a node record
+    it calls dropped adds no node; any other adds one."""
+    from recorder._format import record_issues
+
+    catalog = Catalog()
+    catalog.apply(Batch(files=[FileRecords(Path("f.trail"), [list(record)])]))
+    added = sum(len(s.table) for s in catalog.sessions.values())
+    dropped = any(issue.startswith("dropped") for issue in record_issues(list(record)))
+    assert added == (0 if dropped else 1), (record, record_issues(list(record)))
