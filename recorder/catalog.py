@@ -174,10 +174,6 @@ class Catalog:
         self.file_meta: dict[Path, dict[str, Any]] = {}
         self.strings = Strings()  # kinds, names, statuses and paths, shared by all sessions
         self._pending_ends: dict[tuple[str, int], tuple[list[Any], Path]] = {}
-        # A file whose writer, sequence number and time equal another's is a copy of it (a
-        # teammate's copy in a subfolder, a backup): its records are skipped, not counted twice.
-        self._file_keys: dict[tuple[Any, Any, Any], Path] = {}
-        self._copies: set[Path] = set()
 
     def apply(self, batch: Batch) -> set[str]:
         """Fold a batch in; return the ids of sessions that changed (or vanished)."""
@@ -193,8 +189,6 @@ class Catalog:
         """Fold one file's records. Spans and events of a session already known in this file,
         with every field well-formed, take an inlined path (they are nearly all records);
         anything else goes through ``_apply_record``, which checks and handles every case."""
-        if path in self._copies:
-            return
         code_of = self.strings.code
         index = self.strings._index  # read-only lookups, on the hot path
         file_code, ok_code, error_code = code_of(path), code_of("ok"), code_of("error")
@@ -256,8 +250,6 @@ class Catalog:
                     if source is None:  # once per chunk: the file record comes first
                         source = self._source_of(path)
                     table.note_source(source)
-            elif code == T_FILE and path in self._copies:
-                return  # a copy of a file already read: its records are there once
             elif code in (T_HEARTBEAT, T_DROPPED) and len(record) > 2:
                 changed.update(s for s in _list(record[2]) if isinstance(s, str) and s in self.sessions)
 
@@ -288,8 +280,6 @@ class Catalog:
     def remove_file(self, path: Path) -> set[str]:
         """Forget everything a file contributed (it was deleted or replaced)."""
         self.file_meta.pop(path, None)
-        self._copies.discard(path)
-        self._file_keys = {k: p for k, p in self._file_keys.items() if p != path}
         changed: set[str] = set()
         for sid, session in list(self.sessions.items()):
             if path not in session.files:
@@ -329,12 +319,7 @@ class Catalog:
             record = record + [None] * (len(names) + 1 - len(record))
         ts = record[1] if type(record[1]) is int else None
         if code == T_FILE:
-            meta = self.file_meta[path] = record_dict(record)
-            key = (meta.get("writer"), meta.get("seq"), meta.get("ts"))
-            if _is_writer_id(key[0]) and key[1] is not None:
-                first = self._file_keys.setdefault(key, path)
-                if first != path and first in self.file_meta:
-                    self._copies.add(path)
+            self.file_meta[path] = record_dict(record)  # (copies of a file are merged by the reader)
             return None
         if code == T_HEARTBEAT:
             interval = _num(record[3])

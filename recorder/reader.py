@@ -22,6 +22,7 @@ from ._format import (
     FILE_SUFFIX,
     FRAME_HEADER_SIZE,
     MAX_FRAME_PAYLOAD,
+    T_FILE,
     TYPE_NAMES,
     FormatError,
     decode_file_header,
@@ -108,6 +109,8 @@ class FileState:
     fingerprint: tuple[int, int] | None = None
     mtime_ns: int = 0  # when last read: a file whose size and mtime are unchanged is not re-checked
     frame_keys: set[tuple[int, bytes, bytes]] = field(default_factory=set)  # to skip repeated frames
+    # (writer, seq, ts) of its `file` record: files with the same one are copies of one file
+    writer_key: tuple[Any, ...] | None = None
 
     @property
     def damaged(self) -> bool:
@@ -131,6 +134,10 @@ class FolderReader:
         self.roots = [Path(p) for p in paths]
         self.settle_seconds = settle_seconds
         self.validate = validate
+        # Copies of one file (the same writer, seq and ts in their `file` records) are read as
+        # one file: the union of their valid frames, each frame once (format_spec.md 4.2).
+        # writer key -> frame key -> the file it was first read from.
+        self._copy_frames: dict[tuple[Any, ...], dict[tuple[int, bytes, bytes], Path]] = {}
         self.files: dict[Path, FileState] = {}
         self._missing_reported: set[Path] = set()
         self._apply: Callable[[Batch], Any] | None = None
@@ -183,6 +190,9 @@ class FolderReader:
         return batch
 
     def _removed(self, batch: Batch, path: Path) -> None:
+        for frames in self._copy_frames.values():
+            for key in [k for k, owner in frames.items() if owner == path]:
+                del frames[key]
         batch.removed.append(path)
         if self._apply is not None:
             self._apply(Batch(removed=[path]))
@@ -301,11 +311,20 @@ class FolderReader:
                     damaged("skipped a repeated frame", frame_offset, frame_length)
                     continue
                 state.frame_keys.add(key)
+                copies = self._copy_frames.get(state.writer_key) if state.writer_key is not None else None
+                if copies is not None and copies.setdefault(key, state.path) != state.path:
+                    continue  # this frame was read from another copy of the file
                 try:
                     decoded = decode_payload(payload)
                 except ValueError as exc:
                     damaged(str(exc), frame_offset, frame_length)
                     continue
+                if state.writer_key is None and decoded and type(decoded[0]) is list and decoded[0][:1] == [T_FILE]:
+                    state.writer_key = _writer_key(decoded[0])
+                    if state.writer_key is not None:
+                        copies = self._copy_frames.setdefault(state.writer_key, {})
+                        if copies.setdefault(key, state.path) != state.path:
+                            continue  # a copy's first frame: the same as the original's
                 for record in decoded:
                     if type(record) is list and record and type(record[0]) is int:
                         records.append(record)
@@ -396,3 +415,12 @@ def read_file(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], list[
     reader = FolderReader([path])
     batch = reader.poll(final=True)
     return list(batch.records()), batch.problems
+
+
+def _writer_key(record: list[Any]) -> tuple[Any, ...] | None:
+    """(writer, seq, ts) of a `file` record of a sessiontrail writer, which names the file it
+    opens whatever it is called or wherever it was copied; None for exports and imports."""
+    more = record[2] if len(record) > 2 and type(record[2]) is dict else {}
+    writer, seq, ts = more.get("writer"), more.get("seq"), record[1] if len(record) > 1 else None
+    is_writer = type(writer) is str and len(writer) == 8 and all(c in "0123456789abcdef" for c in writer)
+    return (writer, seq, ts) if is_writer and type(seq) is int and type(ts) is int else None

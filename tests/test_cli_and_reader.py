@@ -241,3 +241,28 @@ def test_verify_reports_every_record_it_drops_or_repairs_with_where(tmp_path):
     assert "a session_tags record repaired: tags is an integer, not an array (ignored)" in out.stdout
     (summary,) = json.loads(cli("ls", str(path), "--json").stdout)
     assert summary["tags"] == ["a"] and summary["event_count"] == 1  # what verify said: dropped, tags kept
+
+
+def test_copies_of_a_file_read_as_the_union_of_their_valid_frames(rec, folder):
+    from recorder._format import FILE_HEADER_SIZE, scan_frames
+
+    with rec.start_session(name="copied"):
+        for i in range(6):
+            rec.record(rec.ActionEvent(action_type="step", params=i))
+            rec.flush()  # one frame per step
+    (original,) = folder.glob("*.trail")
+    data = original.read_bytes()
+    frames = scan_frames(data, FILE_HEADER_SIZE).frames
+    assert len(frames) >= 6
+    copy = folder / "backup" / original.name
+    copy.parent.mkdir()
+    last_offset = frames[-1][0]
+    copy.write_bytes(data[:last_offset])  # a copy cut short: it lacks the last frame
+    damaged = bytearray(data)
+    damaged[frames[2][0] + 20] ^= 0xFF  # the original's third frame fails its checksum
+    original.write_bytes(bytes(damaged))
+    catalog, problems = load(folder)
+    (info,) = catalog.sessions.values()
+    steps = sorted(n.attrs["params"] for n in info.nodes.values() if n.kind == "action")
+    assert steps == list(range(6))  # every record once: the copy supplies what the original lost
+    assert [p.path for p in problems] == [original] and problems[0].kind == "damaged"

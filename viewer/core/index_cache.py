@@ -34,7 +34,7 @@ log = logging.getLogger("sessiontrail")
 
 INDEX_NAME = ".sessiontrail-index"
 MAGIC = b"STRAIL-INDEX\n"
-VERSION = 8
+VERSION = 9
 COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
 
@@ -60,8 +60,6 @@ def save(reader: FolderReader, catalog: Catalog, path: Path) -> bool:
         "files": [_file_state(state) for state in reader.files.values()],
         "file_meta": [[str(p), meta] for p, meta in catalog.file_meta.items()],
         "pending": [[sid, span, record, str(p)] for (sid, span), (record, p) in catalog._pending_ends.items()],
-        "file_keys": [[*key, str(p)] for key, p in catalog._file_keys.items()],
-        "copies": [str(p) for p in catalog._copies],
         "session_fields": list(SESSION_FIELDS),
         "sessions": sessions,
     }
@@ -96,6 +94,7 @@ def _file_state(state: FileState) -> list[Any]:
         state.tail_reported,
         list(state.fingerprint) if state.fingerprint else None,
         state.mtime_ns,
+        list(state.writer_key) if state.writer_key else None,
     ]
 
 
@@ -165,7 +164,7 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
 
     reader = FolderReader(roots)
     for entry in document["files"]:
-        p, identity, offset, size, version, records, problems, dead, tail, fingerprint, mtime_ns = entry
+        p, identity, offset, size, version, records, problems, dead, tail, fingerprint, mtime_ns, writer_key = entry
         reader.files[path_of(p)] = FileState(
             path_of(p),
             tuple(identity),
@@ -178,6 +177,7 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
             tail,
             tuple(fingerprint) if fingerprint else None,
             mtime_ns,
+            writer_key=tuple(writer_key) if writer_key else None,
         )
     catalog = Catalog()
     strings = catalog.strings
@@ -185,8 +185,6 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
         strings.code(path_of(value) if kind == "p" else value)
     catalog.file_meta = {path_of(p): meta for p, meta in document["file_meta"]}
     catalog._pending_ends = {(sid, span): (record, path_of(p)) for sid, span, record, p in document["pending"]}
-    catalog._file_keys = {(w, q, t): path_of(p) for w, q, t, p in document["file_keys"]}
-    catalog._copies = {path_of(p) for p in document["copies"]}
     values = strings.values
     if document["session_fields"] != list(SESSION_FIELDS):
         return None  # written by a version whose sessions had other fields
