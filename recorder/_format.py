@@ -296,9 +296,11 @@ def decode_attrs(raw: Any) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def record_dict(wire: list[Any]) -> dict[str, Any]:
+def record_dict(wire: list[Any], *, packed: bool = True) -> dict[str, Any]:
     """A record as a map with named fields and decoded attributes (what ``export --format
-    jsonl`` prints). A record of an unknown type keeps its elements under ``fields``."""
+    jsonl`` prints). A record of an unknown type keeps its elements under ``fields``.
+    ``packed``: the record was read from a file, where attributes that are not a bin are no
+    attributes (format_spec.md 4.4); False for a record built in memory, attributes a map."""
     code = wire[0] if wire else None
     names = FIELDS.get(code) if isinstance(code, int) else None
     if names is None or not isinstance(code, int):
@@ -306,7 +308,9 @@ def record_dict(wire: list[Any]) -> dict[str, Any]:
     record: dict[str, Any] = {"type": TYPE_NAMES[code]}
     for i, name in enumerate(names, 1):
         value = wire[i] if i < len(wire) else None
-        record[name] = decode_attrs(value) if name == "attrs" and value is not None else value
+        if name == "attrs" and value is not None:
+            value = decode_attrs(value) if not packed or isinstance(value, bytes) else {}
+        record[name] = value
     more = wire[len(names) + 1] if len(wire) > len(names) + 1 else None
     if isinstance(more, dict):
         for key, value in more.items():

@@ -110,7 +110,7 @@ def _guarded(fn: Callable[[Record], Record]) -> Callable[[WireRecord], WireRecor
     builtin = Redactor()
 
     def redact(record: WireRecord) -> WireRecord:
-        named = record_dict(builtin(record))
+        named = record_dict(builtin(record), packed=False)
         try:
             result = fn(named)
         except Exception:

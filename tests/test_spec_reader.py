@@ -11,7 +11,7 @@ from recorder.reader import read_file
 
 def spec_reader():
     text = (ROOT / "format_spec.md").read_text(encoding="utf-8")
-    (code,) = re.findall(r"## 6\. A minimal reader\s+```python\n(.*?)```", text, re.S)
+    (code,) = re.findall(r"## 6\. A minimal reader.*?```python\n(.*?)```", text, re.S)
     namespace: dict = {}
     exec(compile(code, "format_spec.md", "exec"), namespace)  # our own document
     return namespace["read_trail"]
@@ -61,3 +61,39 @@ def test_the_spec_reader_recovers_around_damage_like_ours(rec, folder):
     assert [d[2] for d in damaged] == ["damaged", "torn tail"]
     assert [p.kind for p in problems] == ["damaged", "torn_tail"]
     assert [(d[0], d[1]) for d in damaged] == [(p.offset, p.length) for p in problems]
+
+
+def test_the_spec_reader_handles_every_hostile_case_like_ours(tmp_path):
+    """The cases the prose says to handle, each in a frame between two sound ones."""
+    import msgpack
+
+    from recorder._format import encode_file_header, encode_frame, encode_payload
+
+    sid = "00000000-0000-4000-8000-000000000001"
+    sound = msgpack.packb([2, 1, sid, "s", ["t"], {}])
+    cases = {
+        "non-array records": encode_payload([msgpack.packb("text"), msgpack.packb({"a": 1}), sound]),
+        "invalid UTF-8": encode_payload([b"\x95\x07\x02\xa3\xff\xfe\xfd" + msgpack.packb(sid)[0:0] + b"\xc0\xc0"]),
+        "garbage payload, valid CRC": b"\xc1\xc1\xc1garbage",
+        "undecodable attrs": encode_payload([msgpack.packb([5, 2, sid, 9, None, "tool", "t", b"\xc1\xc1"])]),
+        "attrs as a map": encode_payload([msgpack.packb([5, 3, sid, 10, None, "tool", "t", {"plain": "map"}])]),
+        "non-map more": encode_payload([msgpack.packb([3, 4, sid, "Success", None, ["not", "a", "map"]])]),
+        "ext type": encode_payload([msgpack.packb([2, 5, sid, msgpack.ExtType(5, b"xyz"), [], {}])]),
+        "unknown record type": encode_payload([msgpack.packb([99, 6, "from a later version"])]),
+    }
+    for name, payload in cases.items():
+        frame = encode_frame(payload)
+        path = tmp_path / f"{name}.trail"
+        path.write_bytes(
+            encode_file_header()
+            + encode_frame(encode_payload([sound]))
+            + frame
+            + frame
+            + encode_frame(encode_payload([sound]))
+            + b"\x00" * 7
+        )
+        records, damaged = spec_reader()(path)
+        ours, problems = read_file(path)
+        assert records == [r for r in ours if not r["type"].startswith("unknown:")], name  # later types: skipped
+        assert [(d[0], d[1]) for d in damaged] == [(p.offset, p.length) for p in problems], name
+        assert damaged[-1][2] == "torn tail" and any(d[2] == "repeated frame" for d in damaged), name
