@@ -389,10 +389,17 @@ def _decoded_attrs(raw: bytes) -> Any:
 
 
 def _type(value: Any) -> str:
-    return (
-        "nil"
-        if value is None
-        else {"int": "an integer", "str": "a string", "float": "a float"}.get(
-            type(value).__name__, f"a {type(value).__name__}"
-        )
-    )
+    """How a message names a value of the wrong type: its kind, and an integer as itself."""
+    if value is None:
+        return "nil"
+    if type(value) is int:
+        return str(value)
+    names = {
+        "str": "a string",
+        "float": "a float",
+        "bool": "a bool",
+        "bytes": "a bin",
+        "list": "an array",
+        "dict": "a map",
+    }
+    return names.get(type(value).__name__, f"a {type(value).__name__}")

@@ -331,7 +331,7 @@ class FolderReader:
                         if self.validate:
                             for issue in record_issues(record):
                                 name = TYPE_NAMES.get(record[0], record[0])
-                                damaged(f"a {name} record {issue}", frame_offset, frame_length, kind="invalid_record")
+                                damaged(f"{name} record {issue}", frame_offset, frame_length, kind="invalid_record")
                     else:
                         damaged(
                             f"a record that is not an array with a type code: {_short(record)}",

@@ -237,8 +237,8 @@ def test_verify_reports_every_record_it_drops_or_repairs_with_where(tmp_path):
     out = cli("verify", str(path), check=False)
     assert out.returncode == 1, out.stdout
     start, length = 12 + len(first), len(second)
-    assert f"bytes {start}-{start + length}: a event record dropped: ts is a float, not an integer" in out.stdout
-    assert "a session_tags record repaired: tags is an integer, not an array (ignored)" in out.stdout
+    assert f"bytes {start}-{start + length}: event record dropped: ts is a float, not an integer" in out.stdout
+    assert "session_tags record repaired: tags is 5, not an array (ignored)" in out.stdout
     (summary,) = json.loads(cli("ls", str(path), "--json").stdout)
     assert summary["tags"] == ["a"] and summary["event_count"] == 1  # what verify said: dropped, tags kept
 
