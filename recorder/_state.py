@@ -63,7 +63,7 @@ fast_writer: Writer | None = None
 _redact: Callable[[list[Any]], list[Any]] | None = None  # config.redact
 open_sessions: dict[str, Session] = {}
 recently_ended: deque[tuple[float, Session]] = deque(maxlen=256)
-RECENT_SECONDS = 10.0
+RECENT_SECONDS = 60.0  # how long an ended session is remembered at most, for the above
 auto_session: Session | None = None
 internal_errors = 0
 unattributed = 0
@@ -172,17 +172,19 @@ def session_ended(session: Session) -> None:
             auto_session = None
 
 
-def open_session_records(*, recent: bool = False, continued: bool = False) -> list[list[Any]]:
-    """Start records of the open sessions; with ``recent``, also of sessions that ended in the
-    last RECENT_SECONDS (their last records may still be queued: a new file must restate them,
-    and drops must be charged to them). ``continued`` marks them as restated."""
+def open_session_records(*, since: float | None = None, continued: bool = False) -> list[list[Any]]:
+    """Start records of the open sessions and, with ``since`` (a time.monotonic()), of the
+    sessions that ended since then: the writer passes the moment it last took records from its
+    queue, so these are exactly the ended sessions that may have records still unwritten (a new
+    file must restate them, and drops must be charged to them). ``continued`` marks them as
+    restated."""
     with _lock:
         sessions = list(open_sessions.values())
-        if recent:
+        if since is not None:
             horizon = time.monotonic() - RECENT_SECONDS
             while recently_ended and recently_ended[0][0] < horizon:
                 recently_ended.popleft()
-            sessions += [s for _, s in recently_ended]
+            sessions += [s for ended, s in recently_ended if ended >= since]
     return [s.start_record(continued=continued) for s in sessions]
 
 

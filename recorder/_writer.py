@@ -61,7 +61,7 @@ class Writer:
         self,
         directory: Path,
         config: WriterConfig,
-        open_session_records: Callable[..., list[list[Any]]] = lambda recent=False, continued=False: [],
+        open_session_records: Callable[..., list[list[Any]]] = lambda since=None, continued=False: [],
         host_info: Callable[[], dict[str, Any] | None] = lambda: None,
     ) -> None:
         self.directory = Path(directory)
@@ -98,6 +98,7 @@ class Writer:
         self._retry_at = 0.0
         self._last_heartbeat = 0.0
         self.dropped = 0
+        self._taken = (0.0, 0.0)  # monotonic times of the previous and the latest take from the queue
         self._dropped_reported = 0
         self._drop_sessions: set[str] = set()  # sessions open while records were dropped
         self._warned = False
@@ -208,6 +209,9 @@ class Writer:
         """Everything queued so far as frames, the last flush ticket among it, and whether a
         flush asked for fsync. Only what is queued when this starts is taken: callers keep
         appending meanwhile."""
+        # Records of a session that ended before the previous take are all written (or dropped):
+        # only sessions that ended since may have records in what is taken now.
+        self._taken = (self._taken[1], time.monotonic())
         pop = self._queue.popleft
         records: list[bytes] = []
         ticket, fsync = 0, False
@@ -236,7 +240,7 @@ class Writer:
                 self._last_heartbeat = now
             dropped = self.dropped
             if dropped != self._dropped_reported:
-                self._drop_sessions.update(r[SESSION_AT] for r in self._open_session_records(recent=True))
+                self._drop_sessions.update(r[SESSION_AT] for r in self._open_session_records(since=self._taken[0]))
                 extra.append([T_DROPPED, time.time_ns(), sorted(self._drop_sessions), dropped])
             ok = True
             if sealed or extra:
@@ -308,7 +312,7 @@ class Writer:
         head = [pack_wire(record)]
         # Later files restate the sessions of this process, so one file read alone is whole.
         if self._seq:
-            head += [pack_wire(r) for r in self._open_session_records(recent=True, continued=True)]
+            head += [pack_wire(r) for r in self._open_session_records(since=self._taken[0], continued=True)]
         data = encode_file_header() + b"".join(frame for frame, _ in encode_frames(head))
         path = self.directory / file_name(time.time_ns(), f"{_safe_host()}_{self.pid}", self.writer_id, self._seq)
         try:
@@ -377,7 +381,7 @@ class Writer:
     def _count_drop(self, count: int, reason: str) -> None:
         with self._lock:
             self.dropped += count
-        self._drop_sessions.update(r[SESSION_AT] for r in self._open_session_records(recent=True))
+        self._drop_sessions.update(r[SESSION_AT] for r in self._open_session_records(since=self._taken[0]))
         self._warn(reason)
 
     def _warn(self, message: str) -> None:

@@ -273,3 +273,33 @@ def test_host_environment_is_captured_unless_opted_out(tmp_path):
             assert info is None
         else:
             assert info["python"] and info["os"] and any(p.startswith("msgpack==") for p in info["packages"])
+
+
+def test_rotated_files_restate_only_sessions_that_may_still_have_records(folder):
+    """A new file restates the open sessions and those ended since the writer last took from
+    its queue, not every session of the last seconds (a folder of small files would be mostly
+    restatements)."""
+    import recorder
+    from recorder import _state
+    from recorder.reader import read_file
+
+    _state.reset()
+    recorder.init(directory=folder, auto_start_session=False, rotate_bytes=8192)
+    for n in range(60):
+        with recorder.start_session(name=f"s{n}"):
+            for i in range(20):
+                recorder.record(recorder.ActionEvent(action_type="tick", params={"n": n, "i": i, "pad": "x" * 40}))
+        recorder.flush()
+    _state.reset()
+    files = sorted(folder.glob("*.trail"))
+    assert len(files) >= 10
+    restated = 0
+    for path in files:
+        records, problems = read_file(path)
+        assert not problems
+        named = {r.get("session") for r in records if r["type"] != "session_start"}
+        for r in records:
+            if r["type"] == "session_start" and r.get("continued"):
+                restated += 1
+                assert r["session"] in named  # restated because it has records in this file
+    assert restated <= len(files)

@@ -82,7 +82,10 @@ def test_second_open_starts_from_the_index_and_sees_exactly_what_a_cold_read_see
     cold = SessionStore([folder], index=False)
     assert not cold.from_index
     assert snapshot(warm) == snapshot(cold)
-    assert len(snapshot(SessionStore([folder], index=False))["sessions"]) >= 4
+    # What is left: f, in its file and in the copy that replaced another (read once). Files
+    # restate only sessions that may still have records to write, so no stubs of a..e remain.
+    (only,) = snapshot(SessionStore([folder], index=False))["sessions"].values()
+    assert only[0]["name"] == "session f" and only[0]["event_count"] > 30
 
 
 def test_a_damaged_or_foreign_index_means_a_cold_read(rec, folder):

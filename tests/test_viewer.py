@@ -412,3 +412,13 @@ recorder.end_session("Success")
     subprocess.run([sys.executable, "-c", run], env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, timeout=60)
     qtbot.waitUntil(lambda: window.session_list.model.rowCount() == 1, timeout=10_000)
     assert window.session_list.model.rows()[0].name == "arrived"
+
+
+def test_clearing_the_selection_stops_the_worker_following_the_session(qtbot, open_window, demo):
+    window = open_window(demo)
+    biggest = max(listed(demo), key=lambda s: s["event_count"])
+    select_session(qtbot, window, biggest["id"])
+    assert window.worker.worker._selected == biggest["id"]
+    window.session_list.table.selectionModel().clearCurrentIndex()  # nothing selected any more
+    qtbot.waitUntil(lambda: window.worker.worker._selected is None, timeout=5_000)
+    assert window.trace is None

@@ -261,10 +261,9 @@ class MainWindow(QMainWindow):
         self._selected_node = None
         self.details.show_row(self.session_list.current_row())
         self.event_detail.show_node(None)
+        self.worker.requestSelect.emit(session_id)  # "" tells the worker to stop following one
         if not session_id:
             self._clear_session()
-            return
-        self.worker.requestSelect.emit(session_id)
 
     def _clear_session(self) -> None:
         self._session_id = None
