@@ -1,4 +1,4 @@
-"""The ``sessiontrail`` command: ls, show, tail, verify, export, import, demo, view."""
+"""The ``sessiontrail`` command: ls, show, tail, verify, export, import, prune, demo, view."""
 
 from __future__ import annotations
 
@@ -109,6 +109,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dir", type=Path, default=None, help="folder to write into (default: the recording folder)")
     p.set_defaults(run=cmd_import)
+
+    p = sub.add_parser("prune", help="remove the files of sessions older than an age")
+    p.add_argument("dir", nargs="?", type=Path, help="folder (default: the recording folder)")
+    p.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 90d, 12h, 2w: sessions over before then go")
+    p.add_argument("--tag", help="only sessions with this tag")
+    p.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
+    p.set_defaults(run=cmd_prune)
 
     p = sub.add_parser("demo", help="record a realistic set of demo sessions")
     p.add_argument("dir", nargs="?", type=Path, help="folder (default: the recording folder)")
@@ -438,6 +445,35 @@ def cmd_import(args: argparse.Namespace) -> int:
             f"imported {sessions} session{'s' if sessions != 1 else ''} ({records} records) from {source} into {output}"
         )
     return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from .prune import parse_age, plan_prune
+
+    try:
+        age = parse_age(args.older_than)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    folder = _paths([args.dir] if args.dir else None)
+    reader = FolderReader(folder)
+    catalog = Catalog()
+    batch = reader.poll(apply=catalog.apply)
+    _report(batch.problems)
+    now = time.time_ns()
+    ours = [path for path, state in reader.files.items() if state.version is not None]  # never a foreign file
+    plan = plan_prune(catalog, ours, now - int(age * 1e9), tag=args.tag, now_ns=now)
+    verb = "would remove" if args.dry_run else "removed"
+    for path in plan.files:
+        print(f"{verb} {path}")
+    freed, failures = (plan.size, []) if args.dry_run else plan.remove()
+    for failure in failures:
+        print(f"warning: cannot remove {failure}", file=sys.stderr)
+    kept = f"; {plan.kept_whole} older kept whole (they share files with newer ones)" if plan.kept_whole else ""
+    print(
+        f"{verb} {len(plan.files)} file{'s' if len(plan.files) != 1 else ''} of {len(plan.sessions)} "
+        f"session{'s' if len(plan.sessions) != 1 else ''}, {freed / 1e6:.1f} MB{kept}"
+    )
+    return EXIT_OK if not failures else EXIT_DAMAGED
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -104,3 +104,60 @@ def pytest_addoption(parser):
 @pytest.fixture
 def long_run(request) -> bool:
     return bool(request.config.getoption("--long") or os.environ.get("SESSIONTRAIL_LONG"))
+
+
+def write_aged_sessions(folder: Path) -> tuple[Path, Path, Path, Path]:
+    """Files of sessions of several ages, for retention: a.trail (two sessions over 95 and 100
+    days ago), b.trail and c.trail (one writer: a session over 99 days ago straddling into c,
+    which also holds a session of yesterday), d.trail (a session started 200 days ago, still
+    running), and notes.trail (not a session file). Returns a, b, c, d."""
+    import time
+
+    from recorder.transfer import write_trail
+
+    day = 86_400 * 10**9
+    now = time.time_ns()
+
+    def session(sid, name, start, end=None):
+        records = [{"type": "session_start", "ts": start, "session": sid, "name": name, "tags": ["t"]}]
+        records.append({"type": "event", "ts": start + 1, "session": sid, "id": 1, "kind": "action", "name": "x"})
+        if end is not None:
+            records.append({"type": "session_end", "ts": end, "session": sid, "end_state": "Success"})
+        return records
+
+    def file(name, writer, seq, records, written):
+        path = folder / name
+        write_trail(path, [{"type": "file", "ts": written, "writer": writer, "seq": seq}, *records])
+        os.utime(path, ns=(written, written))
+        return path
+
+    ids = {n: f"00000000-0000-4000-8000-00000000000{i}" for i, n in enumerate(["old1", "old2", "old3", "new", "live"])}
+    old = file(
+        "a.trail",
+        "aaaaaaaa",
+        0,
+        session(ids["old1"], "old1", now - 100 * day, now - 100 * day + 5)
+        + session(ids["old2"], "old2", now - 95 * day, now - 95 * day + 5),
+        now - 95 * day,
+    )
+    b = file("b.trail", "bbbbbbbb", 0, session(ids["old3"], "old3", now - 100 * day), now - 99 * day)
+    c = file(
+        "c.trail",
+        "bbbbbbbb",
+        1,
+        [{"type": "session_end", "ts": now - 99 * day, "session": ids["old3"], "end_state": "Success"}]
+        + session(ids["new"], "new", now - day, now - day + 5),
+        now - day,
+    )
+    live = file(
+        "d.trail",
+        "dddddddd",
+        0,
+        session(ids["live"], "live", now - 200 * day)
+        + [{"type": "heartbeat", "ts": now, "sessions": [ids["live"]], "interval": 2.0}],
+        now - 200 * day,
+    )
+    (folder / "notes.trail").write_bytes(b"not ours, never removed")
+    os.utime(folder / "notes.trail", ns=(now - 300 * day, now - 300 * day))
+
+    return old, b, c, live

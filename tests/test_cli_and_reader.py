@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from conftest import ROOT, cli, load
+from conftest import ROOT, cli, load, write_aged_sessions
 
 from recorder.catalog import Catalog
 from recorder.reader import FolderReader
@@ -266,3 +266,16 @@ def test_copies_of_a_file_read_as_the_union_of_their_valid_frames(rec, folder):
     steps = sorted(n.attrs["params"] for n in info.nodes.values() if n.kind == "action")
     assert steps == list(range(6))  # every record once: the copy supplies what the original lost
     assert [p.path for p in problems] == [original] and problems[0].kind == "damaged"
+
+
+def test_prune_removes_whole_files_of_old_sessions_and_keeps_straddlers_whole(tmp_path):
+    old, b, c, live = write_aged_sessions(tmp_path)
+    dry = cli("prune", str(tmp_path), "--older-than", "90d", "--dry-run")
+    assert f"would remove {old}" in dry.stdout and old.exists()
+    assert "would remove 1 file of 2 sessions" in dry.stdout and "1 older kept whole" in dry.stdout
+    done = cli("prune", str(tmp_path), "--older-than", "90d")
+    assert f"removed {old}" in done.stdout and not old.exists()
+    assert b.exists() and c.exists() and live.exists() and (tmp_path / "notes.trail").exists()
+    names = sorted(s["name"] for s in json.loads(cli("ls", str(tmp_path), "--json").stdout))
+    assert names == ["live", "new", "old3"]  # old3 straddles b and c, and c holds a newer session
+    assert cli("prune", str(tmp_path), "--older-than", "ninety days", check=False).returncode == 2

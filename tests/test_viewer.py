@@ -422,3 +422,20 @@ def test_clearing_the_selection_stops_the_worker_following_the_session(qtbot, op
     window.session_list.table.selectionModel().clearCurrentIndex()  # nothing selected any more
     qtbot.waitUntil(lambda: window.worker.worker._selected is None, timeout=5_000)
     assert window.trace is None
+
+
+def test_remove_old_sessions_from_the_file_menu_asks_first(qtbot, open_window, tmp_path):
+    from conftest import write_aged_sessions
+    from PySide6.QtWidgets import QMessageBox
+
+    folder = tmp_path / "aged"
+    folder.mkdir()
+    old, *_ = write_aged_sessions(folder)
+    window = open_window(folder)
+    qtbot.waitUntil(lambda: window.session_list.model.rowCount() == 5, timeout=10_000)
+    window.ask_prune(days=90)
+    qtbot.waitUntil(lambda: window.prune_dialog is not None, timeout=10_000)
+    assert "Remove 1 files holding 2 sessions" in window.prune_dialog.text()
+    window.prune_dialog.button(QMessageBox.StandardButton.Ok).click()
+    qtbot.waitUntil(lambda: window.session_list.model.rowCount() == 3, timeout=10_000)
+    assert not old.exists() and sorted(r.name for r in window.session_list.model.rows()) == ["live", "new", "old3"]

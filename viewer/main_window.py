@@ -11,14 +11,18 @@ from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QListView,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
     QTabWidget,
 )
+
+from recorder.prune import PrunePlan
 
 from .core.analytics import Analytics
 from .core.store import StoreUpdate
@@ -105,6 +109,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.problems_button)
 
+        self.prune_dialog: QMessageBox | None = None  # the confirmation, while it is open
         self._build_menus()
 
         self.worker = WorkerThread(self)
@@ -115,6 +120,8 @@ class MainWindow(QMainWindow):
         w.progress.connect(self._on_progress)
         w.loaded.connect(self._on_loaded)
         w.analyzed.connect(self._on_analytics)
+        w.prunePlanned.connect(self._confirm_prune)
+        w.pruned.connect(self._on_pruned)
         self.session_list.sessionSelected.connect(self._on_session_selected)
         self.session_list.filterChanged.connect(self._request_analytics)
         self.tree.nodeSelected.connect(self._on_tree_node)
@@ -142,6 +149,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(open_files)
         self.recent_menu = file_menu.addMenu("&Recent Folders")
         file_menu.addSeparator()
+        prune_action = QAction("&Remove Old Sessions…", self)
+        prune_action.triggered.connect(self.ask_prune)
+        file_menu.addAction(prune_action)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -149,6 +160,48 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.problems_dock.toggleViewAction())
         self._refresh_recent()
+
+    # -------------------------------------------------------------- retention
+    def ask_prune(self, days: int | None = None) -> None:
+        """File > Remove Old Sessions: how old (days), then the worker plans and we confirm."""
+        if days is None:
+            days, ok = QInputDialog.getInt(
+                self,
+                "Remove old sessions",
+                "Remove the files of sessions over more than this many days ago:",
+                90,
+                1,
+                36500,
+            )
+            if not ok:
+                return
+        self.worker.requestPrunePlan.emit(days * 86400.0)
+
+    def _confirm_prune(self, plan: PrunePlan) -> None:
+        if not plan.files:
+            QMessageBox.information(self, "Remove old sessions", "No session is that old: nothing to remove.")
+            return
+        kept = f"\n{plan.kept_whole} older sessions stay: they share files with newer ones." if plan.kept_whole else ""
+        text = (
+            f"Remove {len(plan.files):,} files holding {len(plan.sessions):,} sessions "
+            f"({plan.size / 1e6:.1f} MB)? This cannot be undone.{kept}"
+        )
+        box = QMessageBox(QMessageBox.Icon.Warning, "Remove old sessions", text, parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setStandardButtons(QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.prune_dialog = box
+        box.finished.connect(
+            lambda result: self.worker.requestPrune.emit(plan) if result == QMessageBox.StandardButton.Ok else None
+        )
+        box.open()
+
+    def _on_pruned(self, freed: int, failures: list) -> None:
+        self.prune_dialog = None
+        message = f"Removed old sessions: {freed / 1e6:.1f} MB freed"
+        if failures:
+            message += f"; {len(failures)} files could not be removed"
+        self.statusBar().showMessage(message, 10_000)
 
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(

@@ -7,9 +7,12 @@ debounced poll, so growth shows within a poll interval even when events are miss
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+
+from recorder.prune import PrunePlan, plan_prune
 
 from .core.analytics import compute
 from .core.filters import SessionFilter
@@ -28,6 +31,8 @@ class StoreWorker(QObject):
     progress = Signal(int, int)  # files read, total (during the first load)
     loaded = Signal()  # the first poll of the current paths finished
     analyzed = Signal(object, int)  # Analytics of the filtered sessions, number of all sessions
+    prunePlanned = Signal(object)  # recorder.prune.PrunePlan
+    pruned = Signal(int, list)  # bytes freed, what could not be removed
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,6 +89,22 @@ class StoreWorker(QObject):
         if self._store is not None and self._selected:
             self.traced.emit(self._selected, self._store.trace(self._selected))
             self.hostInfo.emit(self._selected, self._store.host_info(self._selected))
+
+    @Slot(float)
+    def plan_prune(self, age_seconds: float) -> None:
+        """What removing the sessions over more than age_seconds ago would remove (the files
+        are this worker's to read, so it plans; the window asks the user)."""
+        if self._store is None:
+            return
+        now = time.time_ns()
+        ours = [p for p, state in self._store.reader.files.items() if state.version is not None]
+        self.prunePlanned.emit(plan_prune(self._store.catalog, ours, now - int(age_seconds * 1e9), now_ns=now))
+
+    @Slot(object)
+    def prune(self, plan: PrunePlan) -> None:
+        freed, failures = plan.remove()
+        self.pruned.emit(freed, failures)
+        self.poll()  # the removed files' sessions leave the list now
 
     @Slot(object)
     def analyze(self, session_filter: SessionFilter) -> None:
@@ -144,6 +165,8 @@ class WorkerThread(QObject):
     requestOpen = Signal(list)
     requestSelect = Signal(str)
     requestAnalytics = Signal(object)
+    requestPrunePlan = Signal(float)
+    requestPrune = Signal(object)
     requestStop = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -156,6 +179,8 @@ class WorkerThread(QObject):
         self.requestOpen.connect(self.worker.open)
         self.requestSelect.connect(self.worker.select)
         self.requestAnalytics.connect(self.worker.analyze)
+        self.requestPrunePlan.connect(self.worker.plan_prune)
+        self.requestPrune.connect(self.worker.prune)
         self.requestStop.connect(self.worker.stop, Qt.ConnectionType.BlockingQueuedConnection)
         self.thread.start()
 
