@@ -435,7 +435,7 @@ def test_remove_old_sessions_from_the_file_menu_asks_first(qtbot, open_window, t
     qtbot.waitUntil(lambda: window.session_list.model.rowCount() == 5, timeout=10_000)
     window.ask_prune(days=90)
     qtbot.waitUntil(lambda: window.prune_dialog is not None, timeout=10_000)
-    assert "Remove 1 files holding 2 sessions" in window.prune_dialog.text()
+    assert "Remove 1 file holding 2 sessions" in window.prune_dialog.text()
     window.prune_dialog.button(QMessageBox.StandardButton.Ok).click()
     qtbot.waitUntil(lambda: window.session_list.model.rowCount() == 3, timeout=10_000)
     assert not old.exists() and sorted(r.name for r in window.session_list.model.rows()) == ["live", "new", "old3"]

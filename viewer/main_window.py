@@ -181,10 +181,14 @@ class MainWindow(QMainWindow):
         if not plan.files:
             QMessageBox.information(self, "Remove old sessions", "No session is that old: nothing to remove.")
             return
-        kept = f"\n{plan.kept_whole} older sessions stay: they share files with newer ones." if plan.kept_whole else ""
+
+        def count(n: int, word: str) -> str:
+            return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+        kept = f"\n{count(plan.kept_whole, 'older session')} stay: they share files with newer ones."
         text = (
-            f"Remove {len(plan.files):,} files holding {len(plan.sessions):,} sessions "
-            f"({plan.size / 1e6:.1f} MB)? This cannot be undone.{kept}"
+            f"Remove {count(len(plan.files), 'file')} holding {count(len(plan.sessions), 'session')} "
+            f"({plan.size / 1e6:.1f} MB)? This cannot be undone.{kept if plan.kept_whole else ''}"
         )
         box = QMessageBox(QMessageBox.Icon.Warning, "Remove old sessions", text, parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)
