@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
         "--tag", action="append", default=[], metavar="T", help="only sessions with this tag (repeat: all of them)"
     )
     p.add_argument("--status", choices=["running", "ended", "abandoned"], help="only sessions in this status")
+    p.add_argument(
+        "--where",
+        metavar="EXPR",
+        help='only sessions matching a query, e.g. "cost > 0.05 and has(kind = tool and status = error)" (README: Queries)',
+    )
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.set_defaults(run=cmd_ls)
 
@@ -178,13 +183,21 @@ def _table(rows: list[list[str]], right: set[int]) -> str:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
+    from .query import QueryError, session_query
+
+    try:
+        where = session_query(args.where or "")
+    except QueryError as exc:
+        raise UsageError(f"--where: {exc}") from None
     catalog, batch = load(_paths(args.dir))
     _report(batch.problems)
     now = time.time_ns()
     sessions = [
         s
         for s in catalog.ordered()
-        if all(t in s.tags for t in args.tag) and (args.status is None or s.status(now) == args.status)
+        if all(t in s.tags for t in args.tag)
+        and (args.status is None or s.status(now) == args.status)
+        and where(s, now)
     ]
     if args.json:
         json.dump([session_summary(s, now) for s in sessions], sys.stdout, indent=2, ensure_ascii=False)
