@@ -216,10 +216,10 @@ class _Parser:
         if op.kind != "op":
             raise self.fail(f"expected an operator ({' '.join(OPERATORS)}) after {name.text!r}", op)
         value = self.take()
-        if value.kind not in ("word", "string") or (
-            value.kind == "word" and value.text.lower() in ("and", "or", "not")
-        ):
-            raise self.fail(f"expected a value after {op.text!r} (quote it if it is the word)", value)
+        keyword = value.kind == "word" and value.text.lower() in ("and", "or", "not")
+        if value.kind not in ("word", "string") or keyword:
+            hint = f' ("{value.text}" in quotes if it is the value)' if keyword else ""
+            raise self.fail(f"expected a value after {op.text!r}{hint}", value)
         text = value.text[1:-1] if value.kind == "string" else value.text
         return _compare(field, op.text, text, value.kind == "string")
 

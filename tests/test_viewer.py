@@ -439,3 +439,27 @@ def test_remove_old_sessions_from_the_file_menu_asks_first(qtbot, open_window, t
     window.prune_dialog.button(QMessageBox.StandardButton.Ok).click()
     qtbot.waitUntil(lambda: window.session_list.model.rowCount() == 3, timeout=10_000)
     assert not old.exists() and sorted(r.name for r in window.session_list.model.rows()) == ["live", "new", "old3"]
+
+
+def test_the_search_boxes_take_queries(qtbot, open_window, demo):
+    """The session search box takes the query language (evaluated over spans and events by
+    the worker, the same result as ls --where); the tree's search box takes has()'s clause."""
+    query = "has(kind = llm and prompt_tokens > 1000) and tag = demo"
+    expected = sorted(s["id"] for s in json.loads(cli("ls", str(demo), "--json", "--where", query).stdout))
+    assert 0 < len(expected) < len(listed(demo))
+    window = open_window(demo)
+    window.session_list.search.setText(query)
+    qtbot.waitUntil(lambda: sorted(r.id for r in window.session_list.visible_rows()) == expected, timeout=10_000)
+    window.session_list.search.setText("cost >")
+    qtbot.waitUntil(lambda: window.session_list.query_error.isVisible(), timeout=5_000)
+    assert "expected a value after '>'" in window.session_list.query_error.text()
+    window.session_list.search.setText("")
+    biggest = max(listed(demo), key=lambda s: s["event_count"])
+    select_session(qtbot, window, biggest["id"])
+    window.tree.search.setText("kind = llm")
+    qtbot.waitUntil(lambda: window.tree.model.rowCount() > 0 and window.tree.model._visible is not None, timeout=5_000)
+    shown = [window.trace.nodes[r].kind for r in window.tree.model._visible]
+    assert "llm" in shown and all(k == "llm" or k in ("agent", "workflow", "operation", "task") for k in shown)
+    window.tree.search.setText("kind =")
+    qtbot.waitUntil(lambda: not window.tree.search_error.isHidden(), timeout=5_000)  # (its tab may be hidden)
+    assert "expected a value after '='" in window.tree.search_error.text()

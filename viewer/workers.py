@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from recorder.prune import PrunePlan, plan_prune
+from recorder.query import QueryError, session_query
 
 from .core.analytics import compute
 from .core.filters import SessionFilter
@@ -31,6 +32,7 @@ class StoreWorker(QObject):
     progress = Signal(int, int)  # files read, total (during the first load)
     loaded = Signal()  # the first poll of the current paths finished
     analyzed = Signal(object, int)  # Analytics of the filtered sessions, number of all sessions
+    queried = Signal(str, object)  # a query, the ids of the sessions it matched (frozenset)
     prunePlanned = Signal(object)  # recorder.prune.PrunePlan
     pruned = Signal(int, list)  # bytes freed, what could not be removed
 
@@ -44,6 +46,7 @@ class StoreWorker(QObject):
         self._index_timer: QTimer | None = None
         self._watcher: FolderWatcher | None = None
         self._existing: list[bool] = []
+        self._query: str | None = None
         self._stopped = False
 
     @Slot()
@@ -90,6 +93,24 @@ class StoreWorker(QObject):
             self.traced.emit(self._selected, self._store.trace(self._selected))
             self.hostInfo.emit(self._selected, self._store.host_info(self._selected))
 
+    @Slot(str)
+    def query(self, text: str) -> None:
+        """Evaluate a session query over the catalog (spans and events included); it is
+        evaluated again as sessions change, until another replaces it."""
+        self._query = text or None
+        self._answer_query()
+
+    def _answer_query(self) -> None:
+        if self._store is None or self._query is None:
+            return
+        try:
+            matches = session_query(self._query)
+        except QueryError:
+            return  # the list shows why; nothing to evaluate
+        now = time.time_ns()
+        ids = frozenset(sid for sid, s in self._store.catalog.sessions.items() if matches(s, now))
+        self.queried.emit(self._query, ids)
+
     @Slot(float)
     def plan_prune(self, age_seconds: float) -> None:
         """What removing the sessions over more than age_seconds ago would remove (the files
@@ -127,6 +148,8 @@ class StoreWorker(QObject):
         self._first = False
         if first or update.rows or update.removed or update.records:
             self.updated.emit(update)
+            if self._query is not None and (update.rows or update.removed):
+                self._answer_query()
         if first:
             self.loaded.emit()
             if self._index_timer is not None:
@@ -165,6 +188,7 @@ class WorkerThread(QObject):
     requestOpen = Signal(list)
     requestSelect = Signal(str)
     requestAnalytics = Signal(object)
+    requestQuery = Signal(str)
     requestPrunePlan = Signal(float)
     requestPrune = Signal(object)
     requestStop = Signal()
@@ -179,6 +203,7 @@ class WorkerThread(QObject):
         self.requestOpen.connect(self.worker.open)
         self.requestSelect.connect(self.worker.select)
         self.requestAnalytics.connect(self.worker.analyze)
+        self.requestQuery.connect(self.worker.query)
         self.requestPrunePlan.connect(self.worker.plan_prune)
         self.requestPrune.connect(self.worker.prune)
         self.requestStop.connect(self.worker.stop, Qt.ConnectionType.BlockingQueuedConnection)

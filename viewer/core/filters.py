@@ -19,10 +19,20 @@ class SessionFilter:
     states: frozenset[str] = field(default_factory=frozenset)  # empty: every state
     since_ns: int | None = None  # sessions that started at or after
     until_ns: int | None = None  # and at or before
+    # When the text is a query (recorder.query), the ids of the sessions it matched, as the
+    # worker evaluated it over every session's spans and events; the text is then not words.
+    query_ids: frozenset[str] | None = None
 
     @property
     def active(self) -> bool:
-        return bool(self.text.strip() or self.tags or self.states or self.since_ns or self.until_ns)
+        return bool(
+            self.text.strip()
+            or self.tags
+            or self.states
+            or self.since_ns
+            or self.until_ns
+            or self.query_ids is not None
+        )
 
     def matches(self, row: SessionRow) -> bool:
         if self.tags:
@@ -37,6 +47,8 @@ class SessionFilter:
             return False
         if self.until_ns is not None and (row.start is None or row.start > self.until_ns):
             return False
+        if self.query_ids is not None:
+            return row.id in self.query_ids
         needle = self.text.strip().lower()
         if needle:
             haystack = " ".join(

@@ -21,6 +21,7 @@ from recorder._nodes import NO_ID, NO_STATUS, OPEN, NodeTable
 from recorder.catalog import SessionInfo
 from recorder.display import format_cost, format_tokens
 from recorder.lanes import assign_lanes
+from recorder.query import looks_like_query, node_query
 
 KINDS = (
     "agent",
@@ -315,11 +316,17 @@ class Trace:
         return np.flatnonzero(self.kind == KIND_INDEX.get(kind, KIND_INDEX["other"]))
 
     def visible_rows(self, text: str) -> set[int] | None:
-        """Rows matching text (name, kind or, up to SEARCH_PREVIEWS_UP_TO nodes, the preview)
-        plus all their ancestors; None = all."""
+        """Rows matching text (name, kind or, up to SEARCH_PREVIEWS_UP_TO nodes, the preview),
+        or the clause of a ``has(...)`` query (``kind = tool and status = error``), plus all
+        their ancestors; None = all. A malformed clause raises ``QueryError``."""
         needle = text.strip().lower()
         if not needle:
             return None
+        if looks_like_query(text):
+            clause = node_query(text)
+            table = self.table
+            hits = [row for row, source in enumerate(self.source.tolist()) if clause(table, source)]
+            return self._with_ancestors(hits)
         strings = self.table.strings.values
         codes = np.unique(np.concatenate([self._name_codes, self._kind_codes])).tolist()
         hits = [c for c in codes if isinstance(strings[c], str) and needle in strings[c].lower()]
@@ -329,8 +336,11 @@ class Trace:
             for miss in np.flatnonzero(~match).tolist():
                 if needle in self.nodes[int(miss)].preview(200).lower():
                     match[miss] = True
+        return self._with_ancestors(np.flatnonzero(match).tolist())
+
+    def _with_ancestors(self, hits: list[int]) -> set[int]:
         keep: set[int] = set()
-        for hit in np.flatnonzero(match).tolist():
+        for hit in hits:
             row = int(hit)
             while row >= 0 and row not in keep:
                 keep.add(row)

@@ -11,6 +11,8 @@ import numpy as np
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from recorder.query import QueryError
+
 from ..core.trace import Trace, TraceNode
 from ..style import KIND_COLORS, STATUS_COLORS, elide, format_duration, plain_tooltip
 
@@ -25,6 +27,7 @@ class EventTreeModel(QAbstractItemModel):
         super().__init__(parent)
         self._trace: Trace | None = None
         self._visible: set[int] | None = None
+        self.search_error: str | None = None  # why the search text, a query clause, does not read
         self._kids: dict[int, np.ndarray] = {}  # parent row (-1 = root) -> visible child rows, sorted
         self._fetched: dict[int, int] = {}  # parent row -> children handed to the view
 
@@ -35,9 +38,17 @@ class EventTreeModel(QAbstractItemModel):
     def set_trace(self, trace: Trace | None, search: str = "") -> None:
         self.beginResetModel()
         self._trace = trace
-        self._visible = trace.visible_rows(search) if trace is not None else None
+        self.search_error = None
+        try:
+            self._visible = trace.visible_rows(search) if trace is not None else None
+        except QueryError as exc:
+            self._visible, self.search_error = set(), str(exc)  # nothing matches a clause that does not read
         self._kids, self._fetched = {}, {}
         self.endResetModel()
+
+    def matches_nothing(self) -> bool:
+        """A search is on and no row matched it."""
+        return self._trace is not None and self._visible is not None and not self._visible
 
     def set_search(self, text: str) -> None:
         self.set_trace(self._trace, text)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QTimer, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
 from ..core.trace import Trace
 from ..models.event_tree import EventTreeModel
@@ -18,7 +18,12 @@ class EventTreeWidget(QWidget):
         super().__init__(parent)
         self.search = QLineEdit()
         self.search.setObjectName("treeSearch")
-        self.search.setPlaceholderText("Search spans and events (keeps their parents)…")
+        self.search.setPlaceholderText("Search spans and events, or a clause: kind = llm and tokens > 4000")
+        self.search_error = QLabel()
+        self.search_error.setObjectName("treeSearchError")
+        self.search_error.setTextFormat(Qt.TextFormat.PlainText)
+        self.search_error.setStyleSheet("color: #b00020; font-family: monospace;")
+        self.search_error.hide()
         self.search.setClearButtonEnabled(True)
         self.model = EventTreeModel(self)
         self.view = QTreeView()
@@ -37,6 +42,7 @@ class EventTreeWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.search)
+        layout.addWidget(self.search_error)
         layout.addWidget(self.view, 1)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -54,6 +60,7 @@ class EventTreeWidget(QWidget):
         self._quiet = True
         try:
             self.model.set_trace(trace, self.search.text())
+            self._show_search_error()
             self._expand_first()
             if selected is not None:
                 self.select_row(selected)
@@ -75,11 +82,20 @@ class EventTreeWidget(QWidget):
                     queue.append(child)
                 budget -= 1
 
+    def _show_search_error(self) -> None:
+        """Why the search does not read, or that nothing matches it (an empty tree says neither)."""
+        error = self.model.search_error
+        nothing = error is None and self.model.matches_nothing()
+        self.search_error.setStyleSheet(f"color: {'#b00020' if error else '#666666'}; font-family: monospace;")
+        self.search_error.setText(error or ("No span or event matches." if nothing else ""))
+        self.search_error.setVisible(error is not None or nothing)
+
     def _apply_search(self) -> None:
         selected = self.selected_row()
         self._quiet = True
         try:
             self.model.set_search(self.search.text())
+            self._show_search_error()
             self._expand_first() if not self.search.text().strip() else self.view.expandAll()
             if selected is not None:
                 self.select_row(selected)

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from recorder.query import QueryError, looks_like_query, session_query
+
 from ..core.filters import STATE_CHOICES, SessionFilter, all_tags
 from ..core.store import SessionRow, StoreUpdate
 from ..models.session_table import COLUMNS, ROW_ROLE, TAGS_COLUMN, SessionFilterProxy, SessionTableModel
@@ -37,6 +39,7 @@ TIME_RANGES = (
 class SessionListWidget(QWidget):
     sessionSelected = Signal(str)  # session id ("" when none)
     filterChanged = Signal()
+    queryChanged = Signal(str)  # a query to evaluate over the sessions' spans and events
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,7 +49,13 @@ class SessionListWidget(QWidget):
 
         self.search = QLineEdit()
         self.search.setObjectName("searchBox")
-        self.search.setPlaceholderText("Search name, id, tags, reason, model…")
+        self.search.setPlaceholderText("Search words, or a query: cost > 0.05 and has(kind = tool and status = error)")
+        self._query_ids: dict[str, frozenset[str]] = {}
+        self.query_error = QLabel()
+        self.query_error.setObjectName("queryError")
+        self.query_error.setTextFormat(Qt.TextFormat.PlainText)
+        self.query_error.setStyleSheet("color: #b00020; font-family: monospace;")
+        self.query_error.hide()
         self.search.setClearButtonEnabled(True)
 
         self.tag_button = QToolButton()
@@ -119,6 +128,7 @@ class SessionListWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
+        layout.addWidget(self.query_error)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.count)
 
@@ -166,8 +176,11 @@ class SessionListWidget(QWidget):
     # -------------------------------------------------------------- filters
     def current_filter(self) -> SessionFilter:
         seconds = self.time_combo.currentData()
+        text = self.search.text()
+        query = looks_like_query(text)
         return SessionFilter(
-            text=self.search.text(),
+            text="" if query else text,
+            query_ids=(self._query_ids.get(text, frozenset()) if query else None),
             tags=frozenset(t for t, a in self.tag_actions.items() if a.isChecked()),
             match_all_tags=self.match_all.isChecked(),
             states=frozenset(s for s, a in self.status_actions.items() if a.isChecked()),
@@ -189,7 +202,26 @@ class SessionListWidget(QWidget):
     def clear_tags(self) -> None:
         self.set_tags([])
 
+    def set_query_result(self, query: str, ids: frozenset[str]) -> None:
+        """The sessions a query matched (evaluated by the worker over spans and events)."""
+        self._query_ids = {query: ids}
+        if self.search.text() == query:
+            self._filters_changed()
+
     def _filters_changed(self) -> None:
+        text = self.search.text()
+        if looks_like_query(text):
+            try:
+                session_query(text)
+            except QueryError as exc:
+                self.query_error.setText(str(exc))
+                self.query_error.show()
+                return  # the list stays as it was until the query reads
+            self.query_error.hide()
+            if text not in self._query_ids:
+                self.queryChanged.emit(text)  # the worker answers with set_query_result
+        else:
+            self.query_error.hide()
         f = self.current_filter()
         self.proxy.set_filter(f)
         self.tag_button.setText(f"Tags ({len(f.tags)})" if f.tags else "Tags")
