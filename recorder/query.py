@@ -24,10 +24,13 @@ A malformed query raises ``QueryError`` saying where.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from . import rules
 from ._format import decode_attrs
@@ -150,7 +153,14 @@ class _Parser:
         if len(parts) == 1:
             return parts[0]
         alternatives = tuple(parts)
-        return lambda x: any(f(x) for f in alternatives)
+
+        def either(x: Any) -> bool:
+            for f in alternatives:
+                if f(x):
+                    return True
+            return False
+
+        return either
 
     def conjunction(self) -> Predicate:
         parts = [self.negation()]
@@ -160,7 +170,14 @@ class _Parser:
         if len(parts) == 1:
             return parts[0]
         required = tuple(parts)
-        return lambda x: all(f(x) for f in required)
+
+        def both(x: Any) -> bool:
+            for f in required:
+                if not f(x):
+                    return False
+            return True
+
+        return both
 
     def negation(self) -> Predicate:
         token = self.peek()
@@ -195,7 +212,8 @@ class _Parser:
             if inner_tokens[0].kind == "end":
                 raise self.fail("has() needs a clause, e.g. has(kind = tool)", token)
             node_predicate = sub.parse()
-            return lambda session: any_node(session, node_predicate)
+            kinds = _required_kinds(inner_tokens)
+            return lambda session: any_node(session, node_predicate, kinds)
         return self.comparison()
 
     def expect(self, text: str) -> None:
@@ -231,32 +249,28 @@ def _number(text: str) -> float | None:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+_ORDER = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
 def _compare(field: str, op: str, text: str, quoted: bool) -> Predicate:
+    """``field op value`` as a predicate: numbers compare as numbers, text without case, a
+    list (tags, models) when any of its items does (all of them, for ``!=``)."""
     number = None if quoted else _number(text)
     wanted = text.lower()
+    order = _ORDER.get(op)
 
     def test(value: Any) -> bool:
-        if isinstance(value, (list, tuple, set, frozenset)):  # tags, models: any of them
-            return any(test(v) for v in value) if op != "!=" else all(test(v) for v in value)
         if value is None:
             return op == "!="
+        kind = type(value)
+        if kind is list or kind is tuple or kind is set or kind is frozenset:
+            return any(test(v) for v in value) if op != "!=" else all(test(v) for v in value)
         if op == "~":
             return wanted in str(value).lower()
-        if number is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return {
-                "=": value == number,
-                "!=": value != number,
-                ">": value > number,
-                ">=": value >= number,
-                "<": value < number,
-                "<=": value <= number,
-            }[op]
-        if isinstance(value, bool):
-            value = str(value).lower()
+        if number is not None and (kind is int or kind is float):
+            return bool(order(value, number))  # type: ignore[misc]
         have = str(value).lower()
-        if op in ("=", "!="):
-            return (have == wanted) == (op == "=")
-        return {">": have > wanted, ">=": have >= wanted, "<": have < wanted, "<=": have <= wanted}[op]
+        return bool(order(have, wanted))  # type: ignore[misc]
 
     return lambda subject: test(subject.get(field))
 
@@ -365,9 +379,43 @@ def _lookup(value: Any, parts: list[str]) -> Any:
     return None
 
 
-def any_node(session_fields: _SessionFields, predicate: Predicate) -> bool:
+def _required_kinds(tokens: list[_Token]) -> frozenset[str] | None:
+    """The kinds a clause's nodes must have, when it says so plainly (``kind = x and ...`` at
+    its top level, no ``or`` or ``not``): only rows of those kinds need looking at."""
+    words = [t.text.lower() for t in tokens if t.kind == "word"]
+    if "or" in words or "not" in words or any(t.kind == "paren" for t in tokens):
+        return None
+    kinds = [
+        tokens[i + 2].text.strip("\"'").lower()
+        for i in range(len(tokens) - 2)
+        if tokens[i].kind == "word" and tokens[i].text.lower() == "kind" and tokens[i + 1].text == "="
+    ]
+    return frozenset(kinds) if len(kinds) == 1 else None
+
+
+def any_node(session_fields: _SessionFields, predicate: Predicate, kinds: frozenset[str] | None = None) -> bool:
+    """Whether a node of the session matches: rows of the required kinds only (found in the
+    kind column, without looking at the others), one reused view of a row."""
     table = session_fields.s.table
-    return any(predicate(_NodeFields(table, row)) for row in range(len(table)))
+    if not len(table):
+        return False
+    if kinds is not None:
+        index = table.strings._index
+        codes = [index[k] for k in kinds if k in index] + [
+            index[k] for k in index if isinstance(k, str) and k.lower() in kinds
+        ]
+        if not codes:
+            return False
+        column = np.frombuffer(table.kinds, dtype=np.int32)
+        rows = np.flatnonzero(np.isin(column, codes)).tolist()
+    else:
+        rows = range(len(table))
+    view = _NodeFields(table, 0)
+    for row in rows:
+        view.row, view._attrs = row, None
+        if predicate(view):
+            return True
+    return False
 
 
 def session_query(query: str) -> Callable[[SessionInfo, int], bool]:
