@@ -43,7 +43,7 @@ def build(sessions: int, events: int) -> Catalog:
     for n in range(sessions):
         sid = f"00000000-0000-4000-8000-{n:012d}"
         records.append([T_SESSION_START, t, sid, f"run {n}", ["prod" if n % 3 else "dev"], {}])
-        for i in range(0, per, 4):
+        for i in range(0, per, 3):  # three nodes each: a tool span, an LLM call in it, a note
             span = i + 1
             records.append([T_SPAN_START, t + i, sid, span, None, "tool", rng.choice(["web_search", "fetch"]),
                             msgpack.packb({"input": {"args": [i]}, "retrieval.k": rng.randint(1, 12)})])
