@@ -1,0 +1,93 @@
+"""Two runs compared (viewer/core/compare.py): totals, trees aligned by (kind, name) paths with
+repeated siblings matched in order, word-level differences of LLM text."""
+
+from __future__ import annotations
+
+from viewer.core import SessionStore
+from viewer.core.compare import ADDED, CHANGED, REMOVED, SAME, align, llm_text, totals, word_diff
+
+
+def run(rec, name, *, extra_tool=False, model="gpt-4o-mini", prompt="Summarise the report on wind farms", fail=False):
+    from recorder.decorators import agent, tool
+
+    @tool(name="search")
+    def search(q):
+        return [q]
+
+    @tool(name="fetch")
+    def fetch(url):
+        if fail:
+            raise ConnectionError("reset")
+        return url
+
+    @agent(name="Researcher")
+    def research():
+        search("a")
+        if extra_tool:
+            search("b")  # one inserted call
+        try:
+            fetch("https://x")
+        except ConnectionError:
+            pass
+        rec.record(
+            rec.LLMEvent(
+                model=model, prompt=prompt, completion="Wind farms grew.", prompt_tokens=50, completion_tokens=5
+            )
+        )
+
+    with rec.start_session(name=name) as session:
+        research()
+    return session.id
+
+
+def test_totals_and_trees_line_up_with_an_inserted_call(rec, folder):
+    a = run(rec, "yesterday")
+    b = run(
+        rec,
+        "today",
+        extra_tool=True,
+        model="gpt-4o",
+        prompt="Summarise the long report on offshore wind farms",
+        fail=True,
+    )
+    rec.flush()
+    store = SessionStore([folder], index=False)
+    rows = {r.id: r for r in store.poll().rows}
+    figures = {what: (old, new, delta) for what, old, new, delta in totals(rows[a], rows[b])}
+    assert figures["tool calls"] == ("2", "3", "+1") and figures["LLM calls"] == ("1", "1", "=")
+    assert figures["errors"][2] == "+1" and figures["end state"] == ("Success", "Success", "=")
+    left, right = store.trace(a), store.trace(b)
+    pairs = align(left, right)
+
+    def name(p):
+        trace, row = (left, p.left) if p.left is not None else (right, p.right)
+        return trace.nodes[row].name
+
+    shape = [(p.depth, name(p), p.change) for p in pairs if not (p.change == ADDED and name(p) == "ConnectionError")]
+    assert shape == [
+        (0, "Researcher", SAME),
+        (1, "search", SAME),
+        (1, "search", ADDED),  # the inserted call; what follows still matches
+        (1, "fetch", CHANGED),
+        (1, "gpt-4o-mini", REMOVED),  # another model is another (kind, name): removed, then added
+        (1, "gpt-4o", ADDED),
+    ]
+    fetch = next(p for p in pairs if p.change == CHANGED)
+    assert "status ok → error" in fetch.reasons
+
+
+def test_llm_text_differs_word_by_word(rec, folder):
+    a = run(rec, "a", prompt="Summarise the report on wind farms")
+    b = run(rec, "b", prompt="Summarise the long report on offshore wind farms")
+    rec.flush()
+    store = SessionStore([folder], index=False)
+    store.poll()
+    ta, tb = store.trace(a), store.trace(b)
+    (la,), (lb,) = ta.rows_of_kind("llm").tolist(), tb.rows_of_kind("llm").tolist()
+    pair = next(p for p in align(ta, tb) if p.left == la)
+    assert pair.right == lb and pair.change == SAME  # same model, tokens and status
+    (pa, _), (pb, _) = llm_text(ta.nodes[la]), llm_text(tb.nodes[lb])
+    pieces = word_diff(pa, pb)
+    assert [t.strip() for op, t in pieces if op == "+"] == ["long", "offshore"]  # the words, not the line
+    assert not [t for op, t in pieces if op == "-"]
+    assert "".join(t for op, t in pieces if op != "+") == pa and "".join(t for op, t in pieces if op != "-") == pb
