@@ -138,7 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", type=Path, help="render offscreen to this PNG and exit")
     p.add_argument("--session", help="session to select (with --screenshot)")
     p.add_argument(
-        "--view", choices=["timeline", "tree", "details", "analytics"], help="view to show (with --screenshot)"
+        "--view",
+        choices=["timeline", "tree", "details", "analytics", "compare"],
+        help="view to show (with --screenshot)",
     )
     p.set_defaults(run=cmd_view)
     return parser

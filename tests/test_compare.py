@@ -69,11 +69,10 @@ def test_totals_and_trees_line_up_with_an_inserted_call(rec, folder):
         (1, "search", SAME),
         (1, "search", ADDED),  # the inserted call; what follows still matches
         (1, "fetch", CHANGED),
-        (1, "gpt-4o-mini", REMOVED),  # another model is another (kind, name): removed, then added
-        (1, "gpt-4o", ADDED),
+        (1, "gpt-4o-mini", CHANGED),  # LLM calls match by kind: the model change is a change
     ]
-    fetch = next(p for p in pairs if p.change == CHANGED)
-    assert "status ok → error" in fetch.reasons
+    fetch, llm = (p for p in pairs if p.change == CHANGED)
+    assert "status ok → error" in fetch.reasons and "model gpt-4o-mini → gpt-4o" in llm.reasons
 
 
 def test_llm_text_differs_word_by_word(rec, folder):
@@ -91,3 +90,38 @@ def test_llm_text_differs_word_by_word(rec, folder):
     assert [t.strip() for op, t in pieces if op == "+"] == ["long", "offshore"]  # the words, not the line
     assert not [t for op, t in pieces if op == "-"]
     assert "".join(t for op, t in pieces if op != "+") == pa and "".join(t for op, t in pieces if op != "-") == pb
+
+
+def test_the_compare_view(qtbot, rec, folder):
+    from PySide6.QtCore import QSettings
+
+    from viewer import MainWindow
+
+    a = run(rec, "nightly")
+    b = run(rec, "nightly", extra_tool=True, prompt="Summarise the long report on wind farms", fail=True)
+    rec.flush()
+    window = MainWindow(folder, settings=QSettings(str(folder.parent / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.session_list.model.rowCount() == 2, timeout=10_000)
+    newer = next(r for r in window.session_list.model.rows() if r.id == b)
+    (label, older), *_ = window.session_list.compare_candidates(newer)
+    assert label == "Compare with the previous session of this name" and older.id == a
+    with qtbot.waitSignal(window.compareShown, timeout=10_000):
+        window.compare_sessions(a, b)
+    view = window.compare
+    assert window.tabs.currentWidget() is view
+    changes = [p.change for p in view.model.pairs]
+    assert changes.count("added") >= 2 and "changed" in changes  # the inserted search and its error; fetch failed
+    llm = next(i for i, p in enumerate(view.model.pairs) if p.left is not None and view.model.node(p).kind == "llm")
+    view.table.selectRow(llm)
+    assert "long" in view.right_text.toPlainText() and "long" not in view.left_text.toPlainText()
+    pair = view.model.pairs[llm]
+    assert view.left_timeline.item.selected == pair.left and view.right_timeline.item.selected == pair.right
+    view.left_timeline.nodeSelected.emit(view.model.pairs[0].left)  # picked on the left timeline...
+    assert view.table.currentIndex().row() == 0  # ...its line (and so its match) is selected
+    everything = len(view.model.pairs)
+    view.hide_unchanged.setChecked(True)
+    assert 0 < len(view.model.pairs) < everything
+    assert all(p.change != "same" or p.depth == 0 for p in view.model.pairs)
+    window.close()

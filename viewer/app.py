@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-VIEWS = ("timeline", "tree", "details", "analytics")
+VIEWS = ("timeline", "tree", "details", "analytics", "compare")
 
 
 def _wait(signal, timeout_ms: int) -> bool:
@@ -79,7 +79,20 @@ def run(
             llm_rows = trace.rows_of_kind("llm")
             llm = int(llm_rows[0]) if len(llm_rows) else 0
             window.select_node(llm)
-    if view:
+    if view == "compare" and len(rows) >= 2:
+        # the two latest runs of the name that ran most often (else the two latest sessions)
+        names: dict[str, list] = {}
+        for row in rows:
+            names.setdefault(row.name, []).append(row)
+        runs = max(names.values(), key=len)
+        runs = runs if len(runs) >= 2 else rows
+        older, newer = sorted(runs, key=lambda r: r.start or 0)[-2:]
+        window.compare_sessions(older.id, newer.id)
+        _wait(window.compareShown, 30_000)
+        window.compare.table.selectRow(
+            next((i for i, p in enumerate(window.compare.model.pairs) if p.change != "same"), 0)
+        )
+    elif view:
         window.show_view(view)
     _wait(window.analyticsShown, 1500)
     for _ in range(5):

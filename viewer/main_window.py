@@ -28,6 +28,7 @@ from .core.analytics import Analytics
 from .core.store import StoreUpdate
 from .core.trace import Trace
 from .widgets.analytics import AnalyticsWidget
+from .widgets.compare import CompareWidget
 from .widgets.event_detail import EventDetailWidget
 from .widgets.event_tree import EventTreeWidget
 from .widgets.session_details import SessionDetailsWidget
@@ -36,7 +37,7 @@ from .widgets.timeline import TimelineWidget
 from .workers import WorkerThread
 
 MAX_RECENT = 10
-VIEW_TABS = {"details": 0, "timeline": 1, "tree": 1, "analytics": 2}
+VIEW_TABS = {"details": 0, "timeline": 1, "tree": 1, "analytics": 2, "compare": 3}
 
 
 class MainWindow(QMainWindow):
@@ -45,6 +46,7 @@ class MainWindow(QMainWindow):
     loadFinished = Signal()  # the first read of the opened paths is done
     traceShown = Signal(str)  # the selected session's trace is on screen
     analyticsShown = Signal()
+    compareShown = Signal()
 
     def __init__(self, paths: str | Path | Iterable[str | Path], *, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -63,6 +65,7 @@ class MainWindow(QMainWindow):
         self.tree = EventTreeWidget()
         self.event_detail = EventDetailWidget()
         self.analytics = AnalyticsWidget()
+        self.compare = CompareWidget()
 
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.tree)
@@ -78,6 +81,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.details, "Details")
         self.tabs.addTab(trace, "Timeline && Tree")
         self.tabs.addTab(self.analytics, "Analytics")
+        self.tabs.addTab(self.compare, "Compare")
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(self.session_list)
         main.addWidget(self.tabs)
@@ -121,6 +125,8 @@ class MainWindow(QMainWindow):
         w.loaded.connect(self._on_loaded)
         w.analyzed.connect(self._on_analytics)
         w.queried.connect(self.session_list.set_query_result)
+        w.compared.connect(self._on_compared)
+        self.session_list.compareRequested.connect(self.compare_sessions)
         w.prunePlanned.connect(self._confirm_prune)
         w.pruned.connect(self._on_pruned)
         self.session_list.sessionSelected.connect(self._on_session_selected)
@@ -162,6 +168,19 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.problems_dock.toggleViewAction())
         self._refresh_recent()
+
+    # -------------------------------------------------------------- compare
+    def compare_sessions(self, left_id: str, right_id: str) -> None:
+        """Open the Compare view on two sessions (the worker builds both traces)."""
+        self.worker.requestCompare.emit(left_id, right_id)
+
+    def _on_compared(self, left, right, left_trace, right_trace) -> None:
+        if left is None or right is None or left_trace is None or right_trace is None:
+            self.statusBar().showMessage("Those sessions are gone; nothing to compare", 10_000)
+            return
+        self.compare.show_runs(left, right, left_trace, right_trace)
+        self.show_view("compare")
+        self.compareShown.emit()
 
     # -------------------------------------------------------------- retention
     def ask_prune(self, days: int | None = None) -> None:

@@ -33,6 +33,7 @@ class StoreWorker(QObject):
     loaded = Signal()  # the first poll of the current paths finished
     analyzed = Signal(object, int)  # Analytics of the filtered sessions, number of all sessions
     queried = Signal(str, object)  # a query, the ids of the sessions it matched (frozenset)
+    compared = Signal(object, object, object, object)  # two SessionRows and their Traces (None: gone)
     prunePlanned = Signal(object)  # recorder.prune.PrunePlan
     pruned = Signal(int, list)  # bytes freed, what could not be removed
 
@@ -92,6 +93,16 @@ class StoreWorker(QObject):
         if self._store is not None and self._selected:
             self.traced.emit(self._selected, self._store.trace(self._selected))
             self.hostInfo.emit(self._selected, self._store.host_info(self._selected))
+
+    @Slot(str, str)
+    def compare(self, left_id: str, right_id: str) -> None:
+        """Both sessions' rows and traces, for the Compare view."""
+        if self._store is None:
+            return
+        rows = {r.id: r for r in self._store.rows() if r.id in (left_id, right_id)}
+        self.compared.emit(
+            rows.get(left_id), rows.get(right_id), self._store.trace(left_id), self._store.trace(right_id)
+        )
 
     @Slot(str)
     def query(self, text: str) -> None:
@@ -189,6 +200,7 @@ class WorkerThread(QObject):
     requestSelect = Signal(str)
     requestAnalytics = Signal(object)
     requestQuery = Signal(str)
+    requestCompare = Signal(str, str)
     requestPrunePlan = Signal(float)
     requestPrune = Signal(object)
     requestStop = Signal()
@@ -204,6 +216,7 @@ class WorkerThread(QObject):
         self.requestSelect.connect(self.worker.select)
         self.requestAnalytics.connect(self.worker.analyze)
         self.requestQuery.connect(self.worker.query)
+        self.requestCompare.connect(self.worker.compare)
         self.requestPrunePlan.connect(self.worker.plan_prune)
         self.requestPrune.connect(self.worker.prune)
         self.requestStop.connect(self.worker.stop, Qt.ConnectionType.BlockingQueuedConnection)

@@ -1,7 +1,8 @@
 """Two runs side by side: their totals and differences, their trees aligned node by node, and
 word-level differences of what an LLM call was asked and answered. Qt-free.
 
-Nodes are matched by their path of (kind, name): among the children of two matched nodes, the
+Nodes are matched by their path of (kind, name) (LLM calls by kind: their name is the model):
+among the children of two matched nodes, the
 longest common subsequence of (kind, name) pairs matches repeated siblings in order, so one
 inserted tool call does not shift everything after it.
 """
@@ -70,8 +71,11 @@ def align(left: Trace, right: Trace) -> list[Pair]:
 
 
 def _key(trace: Trace, row: int) -> tuple[str, str]:
+    """What matches a node with its counterpart. An LLM call is named after its model, so it
+    matches by kind alone: a run that switched models shows the model change, not a call
+    removed and another added."""
     node = trace.nodes[row]
-    return node.kind, node.name
+    return (node.kind, "") if node.kind == "llm" else (node.kind, node.name)
 
 
 def _align_children(left: Trace, right: Trace, lrow: int, rrow: int, depth: int, out: list[Pair]) -> None:

@@ -40,6 +40,7 @@ class SessionListWidget(QWidget):
     sessionSelected = Signal(str)  # session id ("" when none)
     filterChanged = Signal()
     queryChanged = Signal(str)  # a query to evaluate over the sessions' spans and events
+    compareRequested = Signal(str, str)  # left (older) and right session ids
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,7 +98,9 @@ class SessionListWidget(QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COLUMNS.index("Started"), Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # Ctrl-click two to compare
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(24)
@@ -235,6 +238,43 @@ class SessionListWidget(QWidget):
 
     def visible_rows(self) -> list[SessionRow]:
         return self.proxy.visible_rows()
+
+    # -------------------------------------------------------------- compare
+    def selected_rows(self) -> list[SessionRow]:
+        """The selected sessions (Ctrl-click selects several), oldest first."""
+        rows = [i.data(ROW_ROLE) for i in self.table.selectionModel().selectedRows()]
+        return sorted((r for r in rows if r is not None), key=lambda r: (r.start or 0, r.id))
+
+    def compare_candidates(self, row: SessionRow) -> list[tuple[str, SessionRow]]:
+        """What a session can be compared with: the other selected session, the previous
+        session with its name, the last successful one with its name."""
+        out: list[tuple[str, SessionRow]] = []
+        selected = [r for r in self.selected_rows() if r.id != row.id]
+        if len(selected) == 1:
+            out.append((f"Compare with the selected “{selected[0].name}”", selected[0]))
+        same_name = [r for r in self.model.rows() if r.name == row.name and r.id != row.id]
+        earlier = [r for r in same_name if (r.start or 0) < (row.start or 0)]
+        if earlier:
+            out.append(("Compare with the previous session of this name", max(earlier, key=lambda r: r.start or 0)))
+        succeeded = [r for r in same_name if r.status_text == "Success"]
+        if succeeded:
+            out.append(
+                ("Compare with the last successful session of this name", max(succeeded, key=lambda r: r.start or 0))
+            )
+        return out
+
+    def _context_menu(self, position) -> None:
+        row = self.table.indexAt(position).data(ROW_ROLE)
+        if row is None:
+            return
+        menu = QMenu(self)
+        for label, other in self.compare_candidates(row):
+            older, newer = sorted((row, other), key=lambda r: (r.start or 0, r.id))
+            action = menu.addAction(label)
+            action.triggered.connect(lambda _=False, a=older.id, b=newer.id: self.compareRequested.emit(a, b))
+        if menu.isEmpty():
+            menu.addAction("Nothing to compare with: select a second session (Ctrl-click)").setEnabled(False)
+        menu.exec(self.table.viewport().mapToGlobal(position))
 
     # -------------------------------------------------------------- selection
     def current_id(self) -> str | None:
