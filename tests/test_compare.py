@@ -4,7 +4,7 @@ repeated siblings matched in order, word-level differences of LLM text."""
 from __future__ import annotations
 
 from viewer.core import SessionStore
-from viewer.core.compare import ADDED, CHANGED, REMOVED, SAME, align, llm_text, totals, word_diff
+from viewer.core.compare import ADDED, CHANGED, SAME, align, llm_text, totals, word_diff
 
 
 def run(rec, name, *, extra_tool=False, model="gpt-4o-mini", prompt="Summarise the report on wind farms", fail=False):
