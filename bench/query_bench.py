@@ -45,12 +45,35 @@ def build(sessions: int, events: int) -> Catalog:
         records.append([T_SESSION_START, t, sid, f"run {n}", ["prod" if n % 3 else "dev"], {}])
         for i in range(0, per, 3):  # three nodes each: a tool span, an LLM call in it, a note
             span = i + 1
-            records.append([T_SPAN_START, t + i, sid, span, None, "tool", rng.choice(["web_search", "fetch"]),
-                            msgpack.packb({"input": {"args": [i]}, "retrieval.k": rng.randint(1, 12)})])
+            records.append(
+                [
+                    T_SPAN_START,
+                    t + i,
+                    sid,
+                    span,
+                    None,
+                    "tool",
+                    rng.choice(["web_search", "fetch"]),
+                    msgpack.packb({"input": {"args": [i]}, "retrieval.k": rng.randint(1, 12)}),
+                ]
+            )
             records.append([T_SPAN_END, t + i + 2, sid, span, "error" if rng.random() < 0.01 else "ok", None])
             tokens = rng.randint(100, 4100)
-            records.append([T_EVENT, t + i + 1, sid, i + 2, span, "llm", "gpt-4o", t + i + 2,
-                            msgpack.packb({"model": "gpt-4o", "prompt_tokens": tokens, "completion_tokens": 50, "cost": tokens * 2.5e-6})])
+            records.append(
+                [
+                    T_EVENT,
+                    t + i + 1,
+                    sid,
+                    i + 2,
+                    span,
+                    "llm",
+                    "gpt-4o",
+                    t + i + 2,
+                    msgpack.packb(
+                        {"model": "gpt-4o", "prompt_tokens": tokens, "completion_tokens": 50, "cost": tokens * 2.5e-6}
+                    ),
+                ]
+            )
             records.append([T_EVENT, t + i + 1, sid, i + 3, span, "action", "note", None, None])
         records.append([T_SESSION_END, t + per, sid, "Fail" if n % 17 == 0 else "Success", None])
         if len(records) > 200_000:
@@ -75,7 +98,9 @@ def main() -> None:
             started = time.perf_counter()
             found = sum(1 for s in catalog.sessions.values() if matches(s, now))
             seconds = time.perf_counter() - started
-            print(f"query over {sessions:,} sessions / {nodes:,} nodes: {seconds * 1000:8.1f} ms, {found:,} found  {query}")
+            print(
+                f"query over {sessions:,} sessions / {nodes:,} nodes: {seconds * 1000:8.1f} ms, {found:,} found  {query}"
+            )
             report(bench="query", sessions=sessions, nodes=nodes, query=query, seconds=seconds, found=found)
 
 
