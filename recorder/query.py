@@ -146,38 +146,29 @@ class _Parser:
         return predicate
 
     def disjunction(self) -> Predicate:
-        parts = [self.conjunction()]
-        while self.peek().kind == "word" and self.peek().text.lower() == "or":
-            self.take()
-            parts.append(self.conjunction())
-        if len(parts) == 1:
-            return parts[0]
-        alternatives = tuple(parts)
-
-        def either(x: Any) -> bool:
-            for f in alternatives:
-                if f(x):
-                    return True
-            return False
-
-        return either
+        return self._chain("or", self.conjunction, any_true=True)
 
     def conjunction(self) -> Predicate:
-        parts = [self.negation()]
-        while self.peek().kind == "word" and self.peek().text.lower() == "and":
+        return self._chain("and", self.negation, any_true=False)
+
+    def _chain(self, word: str, operand: Callable[[], Predicate], *, any_true: bool) -> Predicate:
+        """operand (word operand)*: true when any (``or``) or every (``and``) operand is,
+        testing no further than needed."""
+        parts = [operand()]
+        while self.peek().kind == "word" and self.peek().text.lower() == word:
             self.take()
-            parts.append(self.negation())
+            parts.append(operand())
         if len(parts) == 1:
             return parts[0]
-        required = tuple(parts)
+        chain = tuple(parts)
 
-        def both(x: Any) -> bool:
-            for f in required:
-                if not f(x):
-                    return False
-            return True
+        def combined(x: Any) -> bool:
+            for f in chain:
+                if bool(f(x)) is any_true:
+                    return any_true
+            return not any_true
 
-        return both
+        return combined
 
     def negation(self) -> Predicate:
         token = self.peek()
