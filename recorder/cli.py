@@ -1,4 +1,4 @@
-"""The ``sessiontrail`` command: ls, show, tail, verify, export, import, prune, demo, view."""
+"""The ``sessiontrail`` command: ls, show, diff, tail, verify, export, import, prune, demo, view."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", action="append", type=Path, default=None, help="folder or file to look in")
     p.add_argument("--json", action="store_true", help="print JSON with an events array")
     p.set_defaults(run=cmd_show)
+
+    p = sub.add_parser("diff", help="compare two sessions: totals and their trees aligned")
+    p.add_argument("a", metavar="A", help="the earlier session (an id or a unique prefix)")
+    p.add_argument("b", metavar="B", help="the later session")
+    p.add_argument("--dir", action="append", type=Path, default=None, help="folder or file to look in")
+    p.add_argument("--json", action="store_true", help="print JSON: a, b, totals, nodes")
+    p.add_argument(
+        "--fail-on",
+        action="append",
+        default=[],
+        metavar="COND",
+        help="exit 1 when B regressed: cost+20%%, duration+50%%, tokens+10%%, errors+0%%, new-errors (repeatable)",
+    )
+    p.set_defaults(run=cmd_diff)
 
     p = sub.add_parser("tail", help="print events as they are recorded")
     p.add_argument("dir", nargs="?", type=Path, help="folder (default: the recording folder)")
@@ -313,6 +327,49 @@ def _preview(node: Node) -> str:
     if node.kind == "error":
         return f"  {_short(str(attrs.get('message', '')), 60)!r}"
     return ""
+
+
+def _count(value: Any) -> str:
+    return f"{value:,}"
+
+
+_FORMAT_TOTAL: dict[str, Callable[[Any], str]] = {"duration": format_duration, "cost": format_cost}
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .compare import ADDED, CHANGED, REMOVED, diff, failing
+
+    catalog, batch = load(_paths(args.dir))
+    _report(batch.problems)
+    a, b = _find(catalog, args.a), _find(catalog, args.b)
+    report = diff(a, b, time.time_ns())
+    try:
+        held = failing(report, args.fail_on)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        json.dump(report, sys.stdout, indent=2, ensure_ascii=False, default=repr)
+        print()
+    else:
+        print(f"A  {a.name}  ({a.id})")
+        print(f"B  {b.name}  ({b.id})")
+        for name, figures in report["totals"].items():
+            x, y, delta = figures["a"], figures["b"], figures["delta"]
+            shown = _FORMAT_TOTAL.get(name, _count)
+            change = "" if not delta else f"  ({'+' if delta > 0 else '−'}{shown(abs(delta))})"
+            print(
+                f"   {name:<18} {shown(x) if x is not None else '-':>12} → {shown(y) if y is not None else '-':<12}{change}"
+            )
+        print()
+        marks = {ADDED: "+", REMOVED: "-", CHANGED: "~"}
+        for node in report["nodes"]:
+            why = f"  [{'; '.join(node['reasons'])}]" if node.get("reasons") else ""
+            print(
+                f"{marks.get(node['change'], ' ')} {'  ' * node['depth']}{node['kind']:<9} {_short(node['name'], 50)}{why}"
+            )
+    for reason in held:
+        print(f"regression: {reason}", file=sys.stderr)
+    return EXIT_DAMAGED if held else EXIT_OK
 
 
 def _event_line(catalog: Catalog, record: dict[str, Any]) -> str | None:

@@ -82,8 +82,18 @@ class Demo:
         return completion
 
 
-def _build_agents(demo: Demo, fail_fetch: bool) -> tuple[type, type, type]:
+def _build_agents(
+    demo: Demo,
+    fail_fetch: bool,
+    *,
+    plan_prompt: str = "Plan research steps for: {question}",
+    extra_search: bool = False,
+    flaky_fetch: bool = False,
+) -> tuple[type, type, type]:
+    """The demo's agents. ``plan_prompt``, ``extra_search`` and ``flaky_fetch`` (the first
+    fetch fails, the run goes on) make a second run of a pipeline worth comparing."""
     clock, rng = demo.clock, demo.rng
+    flaky = {"left": flaky_fetch}
 
     @tool(cost=0.001)
     def web_search(query: str) -> list[str]:
@@ -93,6 +103,9 @@ def _build_agents(demo: Demo, fail_fetch: bool) -> tuple[type, type, type]:
     @tool
     def fetch_page(url: str) -> dict[str, Any]:
         clock.sleep(0.2, 2.5)
+        if flaky["left"]:
+            flaky["left"] = False
+            raise ConnectionError(f"GET {url}: connection reset by peer")
         if fail_fetch and "europa" not in url:
             raise TimeoutError(f"GET {url} timed out after 30 s")
         return {"url": url, "status": 200, "bytes": rng.randint(8_000, 240_000)}
@@ -105,7 +118,7 @@ def _build_agents(demo: Demo, fail_fetch: bool) -> tuple[type, type, type]:
         @operation
         def plan(self, question: str) -> list[str]:
             steps = ["find recent primary sources", "extract key figures", "compare and summarise"]
-            demo.llm(self.model, f"Plan research steps for: {question}", "1. " + "\n2. ".join(steps))
+            demo.llm(self.model, plan_prompt.format(question=question), "1. " + "\n2. ".join(steps))
             return steps
 
     @agent
@@ -116,8 +129,14 @@ def _build_agents(demo: Demo, fail_fetch: bool) -> tuple[type, type, type]:
         @operation
         def research(self, question: str) -> list[str]:
             notes = []
-            for url in web_search(question):
-                page = fetch_page(url)
+            urls = web_search(question)
+            if extra_search:
+                urls += web_search(f"{question} independent verification")[:1]
+            for url in urls:
+                try:
+                    page = fetch_page(url)
+                except ConnectionError:
+                    continue  # one source fewer
                 notes.append(self.extract(page))
             return notes
 
@@ -153,9 +172,14 @@ def _build_agents(demo: Demo, fail_fetch: bool) -> tuple[type, type, type]:
 
 
 def _research_run(
-    demo: Demo, question: str, *, fail_fetch: bool = False, models: tuple[str, str] = ("gpt-4o", "claude-3-5-sonnet")
+    demo: Demo,
+    question: str,
+    *,
+    fail_fetch: bool = False,
+    models: tuple[str, str] = ("gpt-4o", "claude-3-5-sonnet"),
+    **variant: Any,
 ) -> str:
-    Planner, Researcher, Writer = _build_agents(demo, fail_fetch)
+    Planner, Researcher, Writer = _build_agents(demo, fail_fetch, **variant)
 
     @workflow(name="research_pipeline")
     def pipeline(q: str) -> str:
@@ -202,6 +226,22 @@ def record_demo(folder: str | Path, *, live_seconds: float = 120.0, seed: int = 
             pass
         clock.sleep(3000, 9000)
 
+        # The same pipeline twice, the second with a changed prompt, an extra tool call and a
+        # failure it survives: a pair worth comparing (sessiontrail diff, the Compare view).
+        for version in (1, 2):
+            run = recorder.start_session(tags=["nightly", f"v{version}"], name="nightly brief: grid-scale storage")
+            _research_run(
+                demo,
+                "grid-scale storage",
+                plan_prompt="Plan research steps for: {question}"
+                if version == 1
+                else "Plan research steps, citing at least five primary sources, for: {question}",
+                extra_search=version == 2,
+                flaky_fetch=version == 2,
+            )
+            recorder.end_session("Success", session=run)
+            clock.sleep(2000, 6000)
+
         cancelled = recorder.start_session(tags=["staging", "eval"], name="eval: citation accuracy")
         for _ in range(3):
             demo.llm("gpt-4o-mini", "Does the brief cite its sources correctly?", "Yes, 4 of 4 citations resolve.")
@@ -217,7 +257,7 @@ def record_demo(folder: str | Path, *, live_seconds: float = 120.0, seed: int = 
         live = f" One session keeps running for {live_seconds:.0f} s in process {proc.pid}."
         proc.returncode = 0  # detached on purpose: nobody waits for it
     return (
-        f"Recorded {len(TOPICS) + 2} demo sessions into {folder}, plus one abandoned "
+        f"Recorded {len(TOPICS) + 4} demo sessions into {folder}, plus one abandoned "
         f"(its process was killed with SIGKILL).{live}\n"
         f"List them: sessiontrail ls {folder}\nView them: sessiontrail view {folder}"
     )

@@ -92,36 +92,55 @@ def test_llm_text_differs_word_by_word(rec, folder):
     assert "".join(t for op, t in pieces if op != "+") == pa and "".join(t for op, t in pieces if op != "-") == pb
 
 
-def test_the_compare_view(qtbot, rec, folder):
+def test_the_compare_view_on_the_demo_pair(qtbot, tmp_path):
+    """The demo's two nightly runs (the second with a changed prompt, an extra tool call and a
+    failure) in the real Compare view."""
+    import json
+
+    from conftest import cli
     from PySide6.QtCore import QSettings
 
     from viewer import MainWindow
 
-    a = run(rec, "nightly")
-    b = run(rec, "nightly", extra_tool=True, prompt="Summarise the long report on wind farms", fail=True)
-    rec.flush()
-    window = MainWindow(folder, settings=QSettings(str(folder.parent / "s.ini"), QSettings.Format.IniFormat))
+    folder = tmp_path / "demo"
+    cli("demo", str(folder), "--live-seconds", "0", timeout=120)
+    runs = json.loads(cli("ls", str(folder), "--json", "--where", "tag = nightly").stdout)
+    a, b = (r["id"] for r in sorted(runs, key=lambda r: r["start_time"]))
+    window = MainWindow(folder, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: window.session_list.model.rowCount() == 2, timeout=10_000)
-    newer = next(r for r in window.session_list.model.rows() if r.id == b)
-    (label, older), *_ = window.session_list.compare_candidates(newer)
-    assert label == "Compare with the previous session of this name" and older.id == a
+    qtbot.waitUntil(lambda: window.loaded and window.session_list.model.rowCount() > 10, timeout=20_000)
+    later = next(r for r in window.session_list.model.rows() if r.id == b)
+    choices = dict(window.session_list.compare_candidates(later))
+    assert choices["Compare with the previous session of this name"].id == a
     with qtbot.waitSignal(window.compareShown, timeout=10_000):
         window.compare_sessions(a, b)
     view = window.compare
     assert window.tabs.currentWidget() is view
-    changes = [p.change for p in view.model.pairs]
-    assert changes.count("added") >= 2 and "changed" in changes  # the inserted search and its error; fetch failed
-    llm = next(i for i, p in enumerate(view.model.pairs) if p.left is not None and view.model.node(p).kind == "llm")
-    view.table.selectRow(llm)
-    assert "long" in view.right_text.toPlainText() and "long" not in view.left_text.toPlainText()
-    pair = view.model.pairs[llm]
+    figures = {what: (old, new, delta) for what, old, new, delta in totals(later, later)}
+    assert figures["tool calls"][2] == "="  # (the same session: no differences)
+    shown = [
+        view.figures.itemAtPosition(r, c).widget().text()
+        for r in range(1, 11)
+        for c in range(4)
+        if view.figures.itemAtPosition(r, c)
+    ]
+    assert ["tool calls", "4", "6", "+2"] == shown[shown.index("tool calls") : shown.index("tool calls") + 4]
+    assert ["errors", "0", "1", "+1"] == shown[shown.index("errors") : shown.index("errors") + 4]
+    marks = [(view.model.node(p).kind, view.model.node(p).name, p.change) for p in view.model.pairs]
+    assert marks[0] == ("workflow", "research_pipeline", SAME)
+    assert ("tool", "web_search", ADDED) in marks and ("error", "ConnectionError", ADDED) in marks
+    assert sum(change == ADDED for *_, change in marks) == 3
+    planner = next(i for i, p in enumerate(view.model.pairs) if p.left is not None and view.model.node(p).kind == "llm")
+    view.table.selectRow(planner)  # the planner's call: its prompt changed
+    assert "five primary sources" in view.right_text.toPlainText()
+    assert "five primary sources" not in view.left_text.toPlainText()
+    pair = view.model.pairs[planner]
     assert view.left_timeline.item.selected == pair.left and view.right_timeline.item.selected == pair.right
-    view.left_timeline.nodeSelected.emit(view.model.pairs[0].left)  # picked on the left timeline...
-    assert view.table.currentIndex().row() == 0  # ...its line (and so its match) is selected
+    added = next(i for i, p in enumerate(view.model.pairs) if p.change == ADDED)
+    view.right_timeline.nodeSelected.emit(view.model.pairs[added].right)  # picked on the right timeline...
+    assert view.table.currentIndex().row() == added  # ...its line is selected
     everything = len(view.model.pairs)
     view.hide_unchanged.setChecked(True)
     assert 0 < len(view.model.pairs) < everything
-    assert all(p.change != "same" or p.depth == 0 for p in view.model.pairs)
     window.close()
