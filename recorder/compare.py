@@ -26,7 +26,6 @@ from .summary import hex_id
 SAME, CHANGED, ADDED, REMOVED = "same", "changed", "added", "removed"
 SLOWER_OR_FASTER = 0.25  # a duration changed when it differs by more than this fraction...
 MIN_DURATION_CHANGE = 0.005  # ...and by more than this many seconds
-LCS_UP_TO = 400  # siblings; more than this on both sides: difflib's faster, less exact matching
 TOTALS = (
     "duration",
     "event_count",
@@ -51,10 +50,14 @@ class CompareNode:
     status: str
     duration: float  # seconds
     attrs_of: Callable[[], dict[str, Any]] = field(repr=False)
+    _attrs: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def attrs(self) -> dict[str, Any]:
-        return self.attrs_of()
+        """Decoded when first asked for (only matched LLM calls need theirs)."""
+        if self._attrs is None:
+            self._attrs = self.attrs_of()
+        return self._attrs
 
 
 class Tree(Protocol[K]):
@@ -108,27 +111,53 @@ def _subtree(tree: Tree[Any], key: Any, depth: int, out: list[Pair], change: str
 
 
 def opcodes(a: list[Any], b: list[Any]) -> list[tuple[str, int, int, int, int]]:
-    """difflib-style opcodes of a longest common subsequence that matches repeated items in
-    order (the first ``search`` with the first), the old before the new where either would do."""
-    if len(a) * len(b) > LCS_UP_TO * LCS_UP_TO:
-        return list(difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes())
+    """difflib-style opcodes of a shortest edit script (Myers' O((N+M)·D) algorithm, so two
+    long runs that differ in a few places align fast): items match greedily from the start,
+    so repeated items pair in order (the first ``search`` with the first), and where a
+    deletion or an insertion would do, the deletion (the old) comes first."""
     n, m = len(a), len(b)
-    suffix = [[0] * (m + 1) for _ in range(n + 1)]  # suffix[i][j]: LCS of a[i:], b[j:]
-    for i in range(n - 1, -1, -1):
-        for j in range(m - 1, -1, -1):
-            suffix[i][j] = suffix[i + 1][j + 1] + 1 if a[i] == b[j] else max(suffix[i + 1][j], suffix[i][j + 1])
+    furthest: dict[int, int] = {1: 0}
+    history: list[dict[int, int]] = []
+    for d in range(n + m + 1):
+        history.append(dict(furthest))
+        for k in range(-d, d + 1, 2):
+            if k == -d or (k != d and furthest[k - 1] < furthest[k + 1]):
+                x = furthest[k + 1]  # down: an insertion
+            else:
+                x = furthest[k - 1] + 1  # right: a deletion
+            y = x - k
+            while x < n and y < m and a[x] == b[y]:
+                x, y = x + 1, y + 1
+            furthest[k] = x
+            if x >= n and y >= m:
+                return _script(history, a, b, d)
+    return []
+
+
+def _script(history: list[dict[int, int]], a: list[Any], b: list[Any], d: int) -> list[tuple[str, int, int, int, int]]:
+    """Walk the furthest points back from the end into opcodes, one item each."""
     ops: list[tuple[str, int, int, int, int]] = []
-    i = j = 0
-    while i < n or j < m:
-        if i < n and j < m and a[i] == b[j] and suffix[i][j] == suffix[i + 1][j + 1] + 1:
-            ops.append(("equal", i, i + 1, j, j + 1))
-            i, j = i + 1, j + 1
-        elif i < n and (j == m or suffix[i + 1][j] >= suffix[i][j + 1]):
-            ops.append(("delete", i, i + 1, j, j))
-            i += 1
+    x, y = len(a), len(b)
+    for step in range(d, 0, -1):
+        furthest = history[step]
+        k = x - y
+        down = k == -step or (k != step and furthest[k - 1] < furthest[k + 1])
+        previous_k = k + 1 if down else k - 1
+        previous_x = furthest[previous_k]
+        previous_y = previous_x - previous_k
+        while x > previous_x + (0 if down else 1) and y > previous_y + (1 if down else 0):
+            x, y = x - 1, y - 1
+            ops.append(("equal", x, x + 1, y, y + 1))
+        if down:
+            y -= 1
+            ops.append(("insert", x, x, y, y + 1))
         else:
-            ops.append(("insert", i, i, j, j + 1))
-            j += 1
+            x -= 1
+            ops.append(("delete", x, x + 1, y, y))
+    while x > 0 and y > 0:
+        x, y = x - 1, y - 1
+        ops.append(("equal", x, x + 1, y, y + 1))
+    ops.reverse()
     return ops
 
 
@@ -187,6 +216,7 @@ class SessionTree:
             parent = node.parent if node.parent in self._nodes else None
             self._children.setdefault(parent, []).append(node.id)
         self._open_status = rules.open_span_status(session.status(now_ns))
+        self._made: dict[int, CompareNode] = {}
 
     def roots(self) -> list[int]:
         return self._children.get(None, [])
@@ -195,11 +225,15 @@ class SessionTree:
         return self._children.get(key, [])
 
     def node(self, key: int) -> CompareNode:
-        n = self._nodes[key]
-        end = n.end if n.end is not None else max(n.start, self.session.last_seen)
-        return CompareNode(
-            n.id, n.kind, n.name, n.status or self._open_status, max(0, end - n.start) / 1e9, n.all_attrs
-        )
+        made = self._made.get(key)
+        if made is None:
+            n = self._nodes[key]
+            end = n.end if n.end is not None else max(n.start, self.session.last_seen)
+            duration = max(0, end - n.start) / 1e9
+            made = self._made[key] = CompareNode(
+                n.id, n.kind, n.name, n.status or self._open_status, duration, n.all_attrs
+            )
+        return made
 
 
 def diff(left: SessionInfo, right: SessionInfo, now_ns: int | None = None) -> dict[str, Any]:

@@ -7,6 +7,8 @@ import json
 
 import pytest
 from conftest import cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recorder.compare import ADDED, CHANGED, REMOVED, SAME, CompareNode, align, failing
 
@@ -191,3 +193,25 @@ def test_fail_on_conditions():
     assert failing(report, ["tokens+10%"]) and failing(report, ["new-errors"])
     with pytest.raises(ValueError):
         failing(report, ["cost>20"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(a=st.lists(st.sampled_from("abc"), max_size=14), b=st.lists(st.sampled_from("abc"), max_size=14))
+def test_the_edit_script_is_a_longest_common_subsequence(a, b):
+    """opcodes (Myers) turns a into b and keeps as many items as a longest common subsequence
+    (checked against the textbook dynamic programme)."""
+    from recorder.compare import opcodes
+
+    rebuilt, kept = [], 0
+    for tag, i1, i2, j1, j2 in opcodes(a, b):
+        if tag == "equal":
+            assert a[i1:i2] == b[j1:j2]
+            rebuilt += a[i1:i2]
+            kept += i2 - i1
+        elif tag == "insert":
+            rebuilt += b[j1:j2]
+    longest = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) - 1, -1, -1):
+        for j in range(len(b) - 1, -1, -1):
+            longest[i][j] = longest[i + 1][j + 1] + 1 if a[i] == b[j] else max(longest[i + 1][j], longest[i][j + 1])
+    assert rebuilt == b and kept == longest[0][0]

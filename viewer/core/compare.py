@@ -30,6 +30,7 @@ class TraceTree:
 
     def __init__(self, trace: Trace) -> None:
         self.trace = trace
+        self._made: dict[int, CompareNode] = {}
 
     def roots(self) -> list[int]:
         return [int(r) for r in self.trace.roots.tolist()]
@@ -38,8 +39,13 @@ class TraceTree:
         return [int(r) for r in self.trace.children(key).tolist()]
 
     def node(self, key: int) -> CompareNode:
-        node = self.trace.nodes[key]
-        return CompareNode(node.id, node.kind, node.name, node.status, node.duration, lambda: node.attrs)
+        made = self._made.get(key)
+        if made is None:
+            node = self.trace.nodes[key]
+            made = self._made[key] = CompareNode(
+                node.id, node.kind, node.name, node.status, node.duration, lambda: node.attrs
+            )
+        return made
 
 
 def align(left: Trace, right: Trace) -> list[Pair]:
