@@ -170,6 +170,8 @@ def differences(a: CompareNode, b: CompareNode) -> tuple[str, ...]:
         fa, fb = a.attrs, b.attrs
         if fa.get("model") != fb.get("model"):
             reasons.append(f"model {fa.get('model')} → {fb.get('model')}")
+        if _plain(fa.get("prompt")) != _plain(fb.get("prompt")):
+            reasons.append("prompt changed")
         ta, tb = tokens(fa), tokens(fb)
         if ta != tb:
             reasons.append(f"tokens {'+' if tb > ta else '−'}{abs(tb - ta):,} ({ta:,} → {tb:,})")

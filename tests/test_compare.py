@@ -84,7 +84,7 @@ def test_llm_text_differs_word_by_word(rec, folder):
     ta, tb = store.trace(a), store.trace(b)
     (la,), (lb,) = ta.rows_of_kind("llm").tolist(), tb.rows_of_kind("llm").tolist()
     pair = next(p for p in align(ta, tb) if p.left == la)
-    assert pair.right == lb and pair.change == SAME  # same model, tokens and status
+    assert pair.right == lb and pair.reasons == ("prompt changed",)  # same model, tokens and status
     (pa, _), (pb, _) = llm_text(ta.nodes[la]), llm_text(tb.nodes[lb])
     pieces = word_diff(pa, pb)
     assert [t.strip() for op, t in pieces if op == "+"] == ["long", "offshore"]  # the words, not the line

@@ -88,3 +88,11 @@ def test_a_malformed_query_says_where_it_is_wrong(folder, sessions):
 def test_words_stay_a_text_search():
     assert not looks_like_query("research prod")
     assert looks_like_query("cost > 1") and looks_like_query("has(kind = llm)")
+
+
+def test_precedence_not_then_and_then_or(folder, sessions):
+    # and binds tighter than or: "tag = staging or (tag = prod and status = Fail)"
+    assert where(folder, "tag = staging or tag = prod and status = Fail") == ["cheap run", "retrieval"]
+    assert where(folder, "(tag = staging or tag = prod) and status = Fail") == ["retrieval"]
+    # not binds tighter than and
+    assert where(folder, "not tag = prod and events > 0") == ["cheap run"]
