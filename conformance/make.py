@@ -290,6 +290,20 @@ def build() -> None:
         end(ts=T0 + 2_999_999_999),
     ]
     write("nanoseconds", {"a.trail": intact(awkward)})
+    note = {"note": "the summary misses the 2025 figures"}
+    judged = [
+        start(ts=ms(0)),
+        event(96, ms(1), "llm", "gpt-4o-mini", end_ts=ms(5), a={"model": "gpt-4o-mini"}),
+        end(ts=ms(10)),
+        [10, ms(20), S1, None, "quality", "bad", "ana@laptop", note],
+        [10, ms(30), S1, None, "quality", "good", "ana@laptop"],  # newer: in force
+        [10, ms(25), S1, None, "quality", "bad", "ben@desk"],  # another author: also in force
+        [10, ms(26), S1, 96, "correct", True, "eval-v3"],  # on the LLM call
+        [10, ms(27), S1, None, "faithfulness", 0.82, "eval-v3"],
+        [10, ms(28), S2, None, "quality", "good", "ana@laptop"],  # a session not in the folder: waits
+        [10, ms(29), S1, None, "quality", [1, 2], "ana@laptop"],  # a value that is none of the three: dropped
+    ]
+    write("annotations", {"a.trail": header(2, 2) + frame(file_record()) + frame(*judged)})
     for folder in sorted(CASES.iterdir()):
         (folder / "expected.json").write_text(json.dumps(expected(folder), indent=1, ensure_ascii=False) + "\n")
 

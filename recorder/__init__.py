@@ -55,6 +55,9 @@ __all__ = [
     "record_action",
     "record_tool",
     "track_agent",
+    # annotations and analysis
+    "annotate",
+    "load",
 ]
 
 log = logging.getLogger("sessiontrail")
@@ -177,6 +180,37 @@ def record(event: Event) -> None:
 
 
 _PLAIN_EVENTS = frozenset({Event, ActionEvent, ToolEvent, LLMEvent})
+
+
+def annotate(
+    session_id: str,
+    name: str,
+    value: str | int | float | bool,
+    *,
+    span_id: int | str | None = None,
+    note: str | None = None,
+    author: str | None = None,
+    directory: str | Path | None = None,
+) -> None:
+    """Record a judgement of a session, or of one of its spans or events (``span_id``, an int
+    or 16 hex digits): ``annotate(sid, "quality", "good", note="...")``, ``annotate(sid,
+    "faithfulness", 0.82, author="eval-v3")``. The newest per (target, name, author) counts;
+    the history is kept. Written by this process's recorder, or into a file of its own in
+    ``directory`` (a shared folder's files are never touched). Raises ValueError for a value
+    that is not a label, a number or a boolean."""
+    from . import _annotate
+
+    _annotate.write(
+        _annotate.annotation_record(session_id, name, value, span_id=span_id, note=note, author=author), directory
+    )
+
+
+def load(*paths: str | Path) -> Any:
+    """Every session, node and annotation of folders or files, for analysis:
+    ``recorder.load(DIR).to_pandas()`` (pandas installed) gives (sessions, nodes) DataFrames."""
+    from .dataset import Dataset
+
+    return Dataset.read(paths or (default_directory(),))
 
 
 def flush(timeout: float = 5.0) -> bool:

@@ -15,7 +15,7 @@ import msgpack
 
 MAGIC = b"\x89STRAIL\n"
 FORMAT_MAJOR = 2
-FORMAT_MINOR = 1
+FORMAT_MINOR = 2
 FILE_HEADER = struct.Struct("<8sHH")
 FILE_HEADER_SIZE = FILE_HEADER.size  # 12
 
@@ -39,10 +39,12 @@ REC_SPAN_END = "span_end"
 REC_EVENT = "event"
 REC_HEARTBEAT = "heartbeat"
 REC_DROPPED = "dropped"
+REC_ANNOTATION = "annotation"
 
 T_FILE, T_SESSION_START, T_SESSION_END, T_SESSION_TAGS, T_SPAN_START, T_SPAN_END, T_EVENT, T_HEARTBEAT, T_DROPPED = (
     range(1, 10)
 )
+T_ANNOTATION = 10  # since 2.2
 TYPE_CODES = {
     REC_FILE: T_FILE,
     REC_SESSION_START: T_SESSION_START,
@@ -53,6 +55,7 @@ TYPE_CODES = {
     REC_EVENT: T_EVENT,
     REC_HEARTBEAT: T_HEARTBEAT,
     REC_DROPPED: T_DROPPED,
+    REC_ANNOTATION: T_ANNOTATION,
 }
 TYPE_NAMES = {code: name for name, code in TYPE_CODES.items()}
 
@@ -70,6 +73,8 @@ FIELDS: dict[int, tuple[str, ...]] = {
     T_EVENT: ("ts", "session", "id", "parent", "kind", "name", "end_ts", "attrs"),
     T_HEARTBEAT: ("ts", "sessions", "interval"),
     T_DROPPED: ("ts", "sessions", "count"),
+    # a judgement of a session, or of one of its spans or events (target): name, value, author
+    T_ANNOTATION: ("ts", "session", "target", "name", "value", "author"),
 }
 SESSION_AT = 2  # where a record that belongs to one session holds its id
 ATTRS_AT = {code: 1 + names.index("attrs") for code, names in FIELDS.items() if "attrs" in names}
@@ -342,6 +347,8 @@ def record_issues(record: list[Any]) -> list[str]:
             return [f"dropped: ts is {_type(values.get('ts'))}, not an integer"]
         if code != T_FILE:
             issues.append(f"repaired: ts is {_type(values.get('ts'))}, not an integer (time unknown)")
+    if code == T_ANNOTATION:
+        return _annotation_issues(values)
     if code in (T_SESSION_START, T_SESSION_END, T_SESSION_TAGS, T_SPAN_START, T_SPAN_END, T_EVENT):
         if type(values.get("session")) is not str:
             return [f"dropped: session is {_type(values.get('session'))}, not a string"]
@@ -378,6 +385,24 @@ def record_issues(record: list[Any]) -> list[str]:
         issues.append(f"repaired: more is {_type(more)}, not a map (ignored)")
     if code in (T_HEARTBEAT, T_DROPPED) and type(values.get("sessions")) is not list:
         issues.append(f"repaired: sessions is {_type(values.get('sessions'))}, not an array (ignored)")
+    return issues
+
+
+def _annotation_issues(values: dict[str, Any]) -> list[str]:
+    if type(values.get("session")) is not str:
+        return [f"dropped: session is {_type(values.get('session'))}, not a string"]
+    target = values.get("target")
+    if target is not None and not _is_int(target, 0):
+        return [f"dropped: target is {_type(target)}, not nil or a span or event id"]
+    if type(values.get("name")) is not str or not values["name"]:
+        return [f"dropped: name is {_type(values.get('name'))}, not a string"]
+    if type(values.get("value")) not in (str, int, float, bool):
+        return [f"dropped: value is {_type(values.get('value'))}, not a label, a number or a boolean"]
+    issues = []
+    if not _is_int(values.get("ts")):
+        issues.append(f"repaired: ts is {_type(values.get('ts'))}, not an integer (time unknown)")
+    if values.get("author") is not None and type(values.get("author")) is not str:
+        issues.append(f"repaired: author is {_type(values.get('author'))}, not a string")
     return issues
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from . import rules
 from ._format import (
     FIELDS,
+    T_ANNOTATION,
     T_DROPPED,
     T_EVENT,
     T_FILE,
@@ -25,6 +26,7 @@ from ._format import (
     T_SPAN_START,
     decode_attrs,
     record_dict,
+    record_issues,
 )
 from ._nodes import MAX_ID, NO_ID, NO_STATUS, OPEN, NodesView, NodeTable, Strings
 from .reader import Batch, gc_paused
@@ -77,6 +79,8 @@ class SessionInfo:
     # and the tokens and cost of the LLM calls made under them.
     models: dict[str, list[Any]] = field(default_factory=dict)
     agents: dict[str, list[Any]] = field(default_factory=dict)
+    # [ts, target, name, value, author, note] of every annotation read (rules.current_annotations)
+    annotations: list[list[Any]] = field(default_factory=list)
     # span id -> errors recorded inside it (error events, failed spans): a failed span with
     # one is not counted again, so one failure crossing several spans counts once.
     errors_inside: dict[int, int] = field(default_factory=dict)
@@ -174,6 +178,7 @@ class Catalog:
         self.file_meta: dict[Path, dict[str, Any]] = {}
         self.strings = Strings()  # kinds, names, statuses and paths, shared by all sessions
         self._pending_ends: dict[tuple[str, int], tuple[list[Any], Path]] = {}
+        self._waiting_annotations: dict[str, list[list[Any]]] = {}  # for sessions not read yet
 
     def apply(self, batch: Batch) -> set[str]:
         """Fold a batch in; return the ids of sessions that changed (or vanished)."""
@@ -300,6 +305,7 @@ class Catalog:
         session = self.sessions.get(sid)
         if session is None:
             session = self.sessions[sid] = SessionInfo(sid, table=NodeTable(self.strings))
+            session.annotations = self._waiting_annotations.pop(sid, [])
             meta = self.file_meta.get(path)
             if meta:
                 session.heartbeat_interval = _num(meta.get("heartbeat_interval")) or rules.DEFAULT_HEARTBEAT
@@ -335,6 +341,9 @@ class Catalog:
                 if isinstance(sid, str) and sid in self.sessions:
                     self.sessions[sid].dropped = max(self.sessions[sid].dropped, count)
             return None
+        if code == T_ANNOTATION:
+            self._annotate(record)
+            return record[2] if isinstance(record[2], str) and record[2] in self.sessions else None
         sid = record[2]
         if not isinstance(sid, str):
             return None
@@ -379,6 +388,22 @@ class Catalog:
         if session.start is None and ts is not None:
             session.start = ts
         return sid
+
+    def _annotate(self, record: list[Any]) -> None:
+        """An annotation joins its session's history (one not yet read waits for it: an
+        annotation alone does not make a session)."""
+        if any(issue.startswith("dropped") for issue in record_issues(record)):
+            return
+        sid = record[2]
+        more = record[7] if len(record) > 7 and type(record[7]) is dict else {}
+        note = more.get("note") if isinstance(more.get("note"), str) else None
+        author = record[6] if isinstance(record[6], str) else None
+        entry = [_int(record[1]), record[3], record[4], record[5], author, note]
+        session = self.sessions.get(sid)
+        if session is None:
+            self._waiting_annotations.setdefault(sid, []).append(entry)
+        else:
+            session.annotations.append(entry)
 
     def _add_node(self, session: SessionInfo, record: list[Any], path: Path, ts: int | None, *, is_span: bool) -> None:
         # span_start: [code, ts, session, span, parent, kind, name, attrs]

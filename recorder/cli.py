@@ -1,4 +1,4 @@
-"""The ``sessiontrail`` command: ls, show, diff, tail, verify, export, import, prune, demo, view."""
+"""The ``sessiontrail`` command: ls, show, diff, tail, verify, export, import, annotate, prune, demo, view."""
 
 from __future__ import annotations
 
@@ -128,6 +128,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dir", type=Path, default=None, help="folder to write into (default: the recording folder)")
     p.set_defaults(run=cmd_import)
+
+    p = sub.add_parser("annotate", help="record a judgement of a session, or of one of its spans or events")
+    p.add_argument("session_id", metavar="ID", help="a session id or a unique prefix of one")
+    p.add_argument("name", help="what is judged, e.g. quality, correct, faithfulness")
+    p.add_argument("value", help="a number, true/false, or a label such as good")
+    p.add_argument("--dir", type=Path, default=None, help="folder of the session (default: the recording folder)")
+    p.add_argument("--span", metavar="S", help="the span or event (16 hex digits, or a unique prefix)")
+    p.add_argument("--note", help="a note for whoever reads it")
+    p.add_argument("--author", help="who judges (default: user@host)")
+    p.set_defaults(run=cmd_annotate)
 
     p = sub.add_parser("prune", help="remove the files of sessions older than an age")
     p.add_argument("dir", nargs="?", type=Path, help="folder (default: the recording folder)")
@@ -516,6 +526,44 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(
             f"imported {sessions} session{'s' if sessions != 1 else ''} ({records} records) from {source} into {output}"
         )
+    return EXIT_OK
+
+
+def parse_value(text: str) -> str | int | float | bool:
+    """A command-line value: a number or a boolean when it is one, else a label."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def cmd_annotate(args: argparse.Namespace) -> int:
+    from . import _annotate
+
+    folder = args.dir or default_directory()
+    catalog, batch = load(_paths([folder]))
+    session = _find(catalog, args.session_id)
+    span = None
+    if args.span:
+        wanted = args.span.lower()
+        matches = [n.id for n in session.nodes.values() if (hex_id(n.id) or "").startswith(wanted)]
+        if len(matches) != 1:
+            raise UsageError(f"{args.span!r} matches {len(matches)} spans or events of that session")
+        span = matches[0]
+    try:
+        record = _annotate.annotation_record(
+            session.id, args.name, parse_value(args.value), span_id=span, note=args.note, author=args.author
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    _annotate.write(record, folder)
+    target = f"span {hex_id(span)} of session" if span is not None else "session"
+    print(f"{args.name} = {record[5]!r} on {target} {session.id} by {record[6]}")
     return EXIT_OK
 
 

@@ -84,6 +84,18 @@ def open_span_status(session_status: str) -> str:
     return RUNNING if session_status == RUNNING else UNFINISHED
 
 
+def current_annotations(history: list[list[Any]]) -> list[list[Any]]:
+    """The annotations in force: for each (target, name, author) the newest by time (ties: the
+    later read). ``history`` holds [ts, target, name, value, author, note] in read order."""
+    newest: dict[tuple[Any, Any, Any], list[Any]] = {}
+    for entry in history:
+        key = (entry[1], entry[2], entry[4])
+        kept = newest.get(key)
+        if kept is None or (entry[0] or 0) >= (kept[0] or 0):
+            newest[key] = entry
+    return sorted(newest.values(), key=lambda e: (e[0] or 0, str(e[2])))
+
+
 def as_int(value: Any) -> int | None:
     """value if it is an integer (token counts are integers; a bool or a float is not one)."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None

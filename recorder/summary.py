@@ -28,6 +28,17 @@ def hex_id(value: int | None) -> str | None:
     return None if value is None else format(value & 0xFFFFFFFFFFFFFFFF, "016x")
 
 
+def annotations_of(session: SessionInfo, target: int | None) -> list[dict[str, Any]]:
+    """The annotations in force on a session (target None) or on one of its nodes: the newest
+    per name and author, each with ``name``, ``value``, ``note``, ``author``, ``time``,
+    ``span_id``."""
+    return [
+        {"name": e[2], "value": e[3], "note": e[5], "author": e[4], "time": iso(e[0]), "span_id": hex_id(e[1])}
+        for e in rules.current_annotations(session.annotations)
+        if e[1] == target
+    ]
+
+
 def session_summary(session: SessionInfo, now_ns: int | None = None) -> dict[str, Any]:
     """The fields of ``sessiontrail ls --json``."""
     status = session.status(now_ns)
@@ -51,6 +62,7 @@ def session_summary(session: SessionInfo, now_ns: int | None = None) -> dict[str
         "dropped": session.dropped,
         "host": session.hostname,
         "files": [str(p) for p in session.files],
+        "annotations": annotations_of(session, None),
     }
 
 
@@ -69,4 +81,5 @@ def node_summary(session: SessionInfo, node: Node, now_ns: int | None = None) ->
         "status": status,
         "tags": list(session.tags),
         "attributes": node.all_attrs(),
+        "annotations": annotations_of(session, node.id),
     }

@@ -34,7 +34,7 @@ log = logging.getLogger("sessiontrail")
 
 INDEX_NAME = ".sessiontrail-index"
 MAGIC = b"STRAIL-INDEX\n"
-VERSION = 9
+VERSION = 10
 COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
 

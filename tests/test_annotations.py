@@ -1,0 +1,103 @@
+"""Annotations: written as records beside the sessions (the API, the CLI, into a reviewer's own
+file), the newest per target, name and author in force with the history kept, in ls/show
+--json, kept by export, redacted like everything else, loaded for analysis."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import cli, run_script
+
+
+@pytest.fixture
+def recorded(tmp_path):
+    """A folder with one finished session holding an LLM call; returns (folder, session id, llm id)."""
+    folder = tmp_path / "shared"
+    out = run_script(
+        f"""
+import recorder
+recorder.init(directory={str(folder)!r}, auto_start_session=False)
+with recorder.start_session(name="reviewed") as s:
+    recorder.record(recorder.LLMEvent(model="gpt-4o-mini", prompt="hi", completion="hello", prompt_tokens=3, completion_tokens=1))
+print(s.id)
+"""
+    )
+    sid = out.stdout.strip().splitlines()[-1]
+    shown = json.loads(cli("show", sid, "--dir", str(folder), "--json").stdout)
+    return folder, sid, shown["events"][0]["id"]
+
+
+def test_the_cli_annotates_a_shared_folder_without_touching_its_files(recorded):
+    folder, sid, llm = recorded
+    before = {p: p.read_bytes() for p in folder.glob("*.trail")}
+    cli("annotate", sid[:8], "quality", "bad", "--dir", str(folder), "--author", "ana", "--note", "too short")
+    cli("annotate", sid[:8], "quality", "good", "--dir", str(folder), "--author", "ana")  # newer: in force
+    cli("annotate", sid[:8], "quality", "bad", "--dir", str(folder), "--author", "ben")
+    cli("annotate", sid[:8], "faithfulness", "0.82", "--dir", str(folder), "--author", "eval-v3")
+    cli("annotate", sid[:8], "correct", "true", "--dir", str(folder), "--span", llm[:6], "--author", "eval-v3")
+    assert {p: p.read_bytes() for p in before} == before  # the originals are untouched
+    assert len(list(folder.glob("*.trail"))) == len(before) + 5  # each annotation in a file of its own
+    (summary,) = json.loads(cli("ls", str(folder), "--json").stdout)
+    got = {(a["name"], a["author"]): a["value"] for a in summary["annotations"]}
+    assert got == {("quality", "ana"): "good", ("quality", "ben"): "bad", ("faithfulness", "eval-v3"): 0.82}
+    (event,) = json.loads(cli("show", sid, "--dir", str(folder), "--json").stdout)["events"]
+    assert [(a["name"], a["value"], a["span_id"]) for a in event["annotations"]] == [("correct", True, llm)]
+    bad = cli("annotate", sid[:8], "quality", "x", "--dir", str(folder), "--span", "zzzz", check=False)
+    assert bad.returncode == 2 and "matches 0 spans" in bad.stderr
+
+
+def test_the_api_from_an_evaluation_script_and_load(recorded):
+    folder, sid, llm = recorded
+    run_script(
+        f"""
+import recorder
+data = recorder.load({str(folder)!r})
+for session in data.sessions:   # an evaluation script: load, compute, annotate
+    score = 1.0 if session["error_count"] == 0 else 0.0
+    recorder.annotate(session["id"], "no_errors", score, author="eval-v1", directory={str(folder)!r})
+recorder.annotate({sid!r}, "quality", "good", note="fine", directory={str(folder)!r})
+recorder.annotate({sid!r}, "quality", "great", directory={str(folder)!r})
+"""
+    )
+    import recorder
+
+    data = recorder.load(folder)
+    (session,) = data.sessions
+    in_force = {a["name"]: a["value"] for a in session["annotations"]}
+    assert in_force == {"no_errors": 1.0, "quality": "great"}
+    assert [a["value"] for a in data.annotations if a["name"] == "quality"] == ["good", "great"]  # history kept
+    assert data.nodes[0]["kind"] == "llm" and data.nodes[0]["session_id"] == sid
+    with pytest.raises(ValueError, match="label, a number or a boolean"):
+        recorder.annotate(sid, "quality", ["not", "a", "value"], directory=folder)
+
+
+def test_to_pandas(recorded):
+    pd = pytest.importorskip("pandas")
+    folder, sid, _ = recorded
+    cli("annotate", sid[:8], "quality", "good", "--dir", str(folder))
+    import recorder
+
+    sessions, nodes = recorder.load(folder).to_pandas()
+    assert isinstance(sessions, pd.DataFrame) and list(sessions["quality"]) == ["good"]
+    assert list(nodes["model"]) == ["gpt-4o-mini"] and list(nodes["prompt_tokens"]) == [3]
+
+
+def test_export_keeps_annotations_and_redaction_covers_notes(tmp_path):
+    folder = tmp_path / "s"
+    run_script(
+        f"""
+import recorder
+recorder.init(directory={str(folder)!r}, auto_start_session=False, redact=True)
+with recorder.start_session(name="secret") as s:
+    pass
+recorder.annotate(s.id, "quality", "bad", note="it printed sk-abcdefghijklmnopqrstuvwx1234 in the answer")
+"""
+    )
+    (summary,) = json.loads(cli("ls", str(folder), "--json").stdout)
+    (note,) = [a["note"] for a in summary["annotations"]]
+    assert "sk-abc" not in note and "[REDACTED]" in note
+    out = tmp_path / "shared.trail"
+    cli("export", summary["id"], "--dir", str(folder), "-o", str(out))
+    (exported,) = json.loads(cli("ls", str(out), "--json").stdout)
+    assert [(a["name"], a["value"]) for a in exported["annotations"]] == [("quality", "bad")]
