@@ -137,7 +137,8 @@ def otlp_span(session: SessionInfo, node: Node, trace_id: str, root_id: int) -> 
         if node.end is not None
         else max(rules.data_end(session.start, session.end, session.last_seen) or 0, node.start)
     )
-    attributes = _attributes(attrs)
+    events, in_force = _annotations(session, node.id)
+    attributes = _attributes(attrs | in_force)
     if node.end is None:
         attributes.append({"key": "sessiontrail.unfinished", "value": {"boolValue": True}})
     span: dict[str, Any] = {
@@ -151,7 +152,31 @@ def otlp_span(session: SessionInfo, node: Node, trace_id: str, root_id: int) -> 
         "attributes": attributes,
         "status": {"code": STATUS_ERROR if node.status == "error" else STATUS_OK},
     }
+    if events:
+        span["events"] = events
     return span
+
+
+def _annotations(session: SessionInfo, target: int | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A target's annotations for OTLP: every one as a span event ``sessiontrail.annotation``
+    (history included), and the ones in force as ``sessiontrail.annotation.NAME`` attributes."""
+    events = [
+        {
+            "timeUnixNano": str(e[0] or 0),
+            "name": "sessiontrail.annotation",
+            "attributes": _attributes(
+                {"annotation.name": e[2], "annotation.value": e[3], "annotation.author": e[4], "annotation.note": e[5]}
+            ),
+        }
+        for e in session.annotations
+        if e[1] == target
+    ]
+    in_force = {
+        f"sessiontrail.annotation.{e[2]}": e[3]
+        for e in rules.current_annotations(session.annotations)
+        if e[1] == target
+    }
+    return events, in_force
 
 
 def to_otlp_json(catalog: Catalog, sessions: Iterable[SessionInfo]) -> dict[str, Any]:
@@ -184,8 +209,9 @@ def otlp_document(catalog: Catalog, parts: Iterable[tuple[SessionInfo, list[Node
 
 def _root_span(session: SessionInfo, trace_id: str, root_id: int) -> dict[str, Any]:
     start = session.start or 0
-    end = session.end if session.end is not None else max(session.last_seen, start)
-    return {
+    end = rules.data_end(start, session.end, session.last_seen) or start
+    events, in_force = _annotations(session, None)
+    span = {
         "traceId": trace_id,
         "spanId": _hex(root_id),
         "name": session.name,
@@ -200,9 +226,13 @@ def _root_span(session: SessionInfo, trace_id: str, root_id: int) -> dict[str, A
                 "sessiontrail.session.end_state": session.end_state,
                 "sessiontrail.session.end_state_reason": session.reason,
             }
+            | in_force
         ),
         "status": {"code": STATUS_ERROR if session.end_state == "Fail" else STATUS_OK},
     }
+    if events:
+        span["events"] = events
+    return span
 
 
 def post_otlp(url: str, document: dict[str, Any], timeout: float = 30.0) -> int:

@@ -101,3 +101,24 @@ recorder.annotate(s.id, "quality", "bad", note="it printed sk-abcdefghijklmnopqr
     cli("export", summary["id"], "--dir", str(folder), "-o", str(out))
     (exported,) = json.loads(cli("ls", str(out), "--json").stdout)
     assert [(a["name"], a["value"]) for a in exported["annotations"]] == [("quality", "bad")]
+
+
+def test_the_otlp_export_carries_annotations(recorded, tmp_path):
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    folder, sid, llm = recorded
+    cli("annotate", sid[:8], "quality", "good", "--dir", str(folder), "--note", "clear")
+    cli("annotate", sid[:8], "correct", "false", "--dir", str(folder), "--span", llm)
+    out = tmp_path / "otlp.json"
+    cli("export", sid, "--dir", str(folder), "--format", "otlp-json", "-o", str(out))
+    document = json.loads(out.read_text())
+    json_format.ParseDict(document, ExportTraceServiceRequest())  # valid OTLP/JSON
+    spans = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    root, call = spans[0], next(s for s in spans if s["spanId"] == llm)
+    attributes = {a["key"]: a["value"] for a in root["attributes"]}
+    assert attributes["sessiontrail.annotation.quality"] == {"stringValue": "good"}
+    (event,) = root["events"]
+    assert event["name"] == "sessiontrail.annotation"
+    assert {a["key"]: a["value"] for a in event["attributes"]}["annotation.note"] == {"stringValue": "clear"}
+    assert {a["key"]: a["value"] for a in call["attributes"]}["sessiontrail.annotation.correct"] == {"boolValue": False}
