@@ -122,3 +122,48 @@ def test_the_otlp_export_carries_annotations(recorded, tmp_path):
     assert event["name"] == "sessiontrail.annotation"
     assert {a["key"]: a["value"] for a in event["attributes"]}["annotation.note"] == {"stringValue": "clear"}
     assert {a["key"]: a["value"] for a in call["attributes"]}["sessiontrail.annotation.correct"] == {"boolValue": False}
+
+
+def test_reviewing_with_the_keyboard_in_the_viewer(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings, Qt
+
+    from viewer import MainWindow
+    from viewer.models.session_table import COLUMNS
+
+    folder = tmp_path / "team"
+    run_script(
+        f"""
+import recorder
+recorder.init(directory={str(folder)!r}, auto_start_session=False)
+for name in ("first", "second", "third"):
+    with recorder.start_session(name=name):
+        recorder.record(recorder.ActionEvent(action_type="step"))
+"""
+    )
+    before = {p: p.read_bytes() for p in folder.glob("*.trail")}
+    window = MainWindow(folder, settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.session_list.model.rowCount() == 3, timeout=10_000)
+    table = window.session_list.table
+    table.setFocus()
+    table.setCurrentIndex(window.session_list.proxy.index(0, 0))
+    top = window.session_list.current_row().name
+    qtbot.keyClick(table, Qt.Key.Key_1)  # good, and on to the next session
+    qtbot.keyClick(table, Qt.Key.Key_2)  # bad
+    rows = lambda: {r.name: r.annotation("quality") for r in window.session_list.model.rows()}  # noqa: E731
+    qtbot.waitUntil(lambda: sorted(v for v in rows().values() if v) == ["bad", "good"], timeout=10_000)
+    assert rows()[top] == "good"
+    review = COLUMNS.index("Review")
+    shown = {
+        window.session_list.proxy.index(i, 0).data(): window.session_list.proxy.index(i, review).data()
+        for i in range(3)
+    }
+    assert sorted(shown.values()) == ["", "bad", "good"]
+    assert {p: p.read_bytes() for p in before} == before  # the reviewed folder's files are untouched
+    window.session_list.review_actions["unreviewed"].setChecked(True)
+    assert [r.name for r in window.session_list.visible_rows()] == [n for n, v in rows().items() if v is None]
+    window.session_list.review_actions["unreviewed"].setChecked(False)
+    window.session_list.review_actions["good"].setChecked(True)
+    assert [r.name for r in window.session_list.visible_rows()] == [top]
+    window.close()

@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         w.queried.connect(self.session_list.set_query_result)
         w.compared.connect(self._on_compared)
         self.session_list.compareRequested.connect(self.compare_sessions)
+        self.session_list.annotateRequested.connect(self.worker.requestAnnotate.emit)
         w.prunePlanned.connect(self._confirm_prune)
         w.pruned.connect(self._on_pruned)
         self.session_list.sessionSelected.connect(self._on_session_selected)

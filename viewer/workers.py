@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
+from recorder import _annotate
 from recorder.prune import PrunePlan, plan_prune
 from recorder.query import QueryError, session_query
 
@@ -93,6 +94,17 @@ class StoreWorker(QObject):
         if self._store is not None and self._selected:
             self.traced.emit(self._selected, self._store.trace(self._selected))
             self.hostInfo.emit(self._selected, self._store.host_info(self._selected))
+
+    @Slot(str, str, object, str)
+    def annotate(self, session_id: str, name: str, value: object, note: str) -> None:
+        """Write a reviewer's annotation into the opened folder (a file of this viewer's own:
+        the folder's files are never changed), then read it back at once."""
+        if self._store is None:
+            return
+        root = next((p for p in self._store.paths if p.is_dir()), None) or self._store.paths[0].parent
+        record = _annotate.annotation_record(session_id, name, value, note=note or None)  # type: ignore[arg-type]
+        _annotate.write(record, root)
+        self.poll()
 
     @Slot(str, str)
     def compare(self, left_id: str, right_id: str) -> None:
@@ -201,6 +213,7 @@ class WorkerThread(QObject):
     requestAnalytics = Signal(object)
     requestQuery = Signal(str)
     requestCompare = Signal(str, str)
+    requestAnnotate = Signal(str, str, object, str)
     requestPrunePlan = Signal(float)
     requestPrune = Signal(object)
     requestStop = Signal()
@@ -217,6 +230,7 @@ class WorkerThread(QObject):
         self.requestAnalytics.connect(self.worker.analyze)
         self.requestQuery.connect(self.worker.query)
         self.requestCompare.connect(self.worker.compare)
+        self.requestAnnotate.connect(self.worker.annotate)
         self.requestPrunePlan.connect(self.worker.plan_prune)
         self.requestPrune.connect(self.worker.prune)
         self.requestStop.connect(self.worker.stop, Qt.ConnectionType.BlockingQueuedConnection)

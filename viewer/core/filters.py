@@ -22,6 +22,10 @@ class SessionFilter:
     # When the text is a query (recorder.query), the ids of the sessions it matched, as the
     # worker evaluated it over every session's spans and events; the text is then not words.
     query_ids: frozenset[str] | None = None
+    # Review state by the ``review_name`` annotation: "good", "bad", "unsure" (its value) or
+    # "unreviewed" (none yet); empty: any.
+    reviews: frozenset[str] = field(default_factory=frozenset)
+    review_name: str = "quality"
 
     @property
     def active(self) -> bool:
@@ -32,6 +36,7 @@ class SessionFilter:
             or self.since_ns
             or self.until_ns
             or self.query_ids is not None
+            or self.reviews
         )
 
     def matches(self, row: SessionRow) -> bool:
@@ -47,6 +52,11 @@ class SessionFilter:
             return False
         if self.until_ns is not None and (row.start is None or row.start > self.until_ns):
             return False
+        if self.reviews:
+            value = row.annotation(self.review_name)
+            state = "unreviewed" if value is None else str(value).lower()
+            if state not in self.reviews:
+                return False
         if self.query_ids is not None:
             return row.id in self.query_ids
         needle = self.text.strip().lower()
@@ -60,6 +70,7 @@ class SessionFilter:
                     row.reason or "",
                     row.hostname or "",
                     " ".join(m[0] for m in row.models),
+                    " ".join(f"{name} {value} {note or ''}" for name, value, _, note in row.annotations),
                 )
             ).lower()
             if not all(word in haystack for word in needle.split()):

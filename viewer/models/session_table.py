@@ -14,7 +14,21 @@ from ..style import STATUS_COLORS, elide, format_cost, format_duration, plain_to
 
 ROW_ROLE = Qt.ItemDataRole.UserRole
 
-COLUMNS = ("Name", "Status", "Started", "Duration", "Tags", "Events", "LLM", "Tools", "Errors", "Tokens", "Cost")
+COLUMNS = (
+    "Name",
+    "Status",
+    "Started",
+    "Duration",
+    "Tags",
+    "Review",
+    "Events",
+    "LLM",
+    "Tools",
+    "Errors",
+    "Tokens",
+    "Cost",
+)
+REVIEW_NAME = "quality"  # the annotation the Review column shows (SessionTableModel.review_name)
 NUMERIC = {"Duration", "Events", "LLM", "Tools", "Errors", "Tokens", "Cost"}
 TAGS_COLUMN = COLUMNS.index("Tags")
 DURATION_COLUMN = COLUMNS.index("Duration")
@@ -166,6 +180,9 @@ def _display(row: SessionRow, column: str) -> str:
         return format_duration(row.duration())
     if column == "Tags":
         return ", ".join(row.tags)
+    if column == "Review":
+        value = row.annotation(REVIEW_NAME)
+        return "" if value is None else str(value)
     if column == "Events":
         return f"{row.event_count:,}"
     if column == "LLM":
@@ -193,6 +210,8 @@ def _sort_key(row: SessionRow, column: str):
         return row.duration(time.time_ns()) or 0.0
     if column == "Tags":
         return ",".join(row.tags)
+    if column == "Review":
+        return str(row.annotation(REVIEW_NAME) or "")
     return float(
         {
             "Events": row.event_count,

@@ -57,6 +57,7 @@ class SessionDetailsWidget(QWidget):
             "Ended",
             "Duration",
             "Totals",
+            "Review",
             "Tokens",
             "Cost",
             "Host",
@@ -134,6 +135,13 @@ class SessionDetailsWidget(QWidget):
         f["Duration"].setText(format_duration(row.duration()))
         f["Totals"].setText(
             f"{row.event_count:,} spans and events · {row.llm_calls:,} LLM calls · {row.tool_calls:,} tool calls · {row.error_count:,} errors"
+        )
+        f["Review"].setText(
+            "\n".join(
+                f"{name}: {value}" + (f" — {elide(note, 500)}" if note else "") + f"   ({author or 'someone'})"
+                for name, value, author, note in row.annotations
+            )
+            or "not reviewed yet · on the list: 1 good, 2 bad, 3 unsure, n note"
         )
         f["Tokens"].setText(f"{row.tokens:,} ({row.prompt_tokens:,} prompt + {row.completion_tokens:,} completion)")
         f["Cost"].setText(format_cost(row.cost) if row.cost is not None else "unknown")

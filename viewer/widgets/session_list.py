@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMenu,
@@ -24,7 +25,7 @@ from recorder.query import QueryError, looks_like_query, session_query
 
 from ..core.filters import STATE_CHOICES, SessionFilter, all_tags
 from ..core.store import SessionRow, StoreUpdate
-from ..models.session_table import COLUMNS, ROW_ROLE, TAGS_COLUMN, SessionFilterProxy, SessionTableModel
+from ..models.session_table import COLUMNS, REVIEW_NAME, ROW_ROLE, TAGS_COLUMN, SessionFilterProxy, SessionTableModel
 from .tags import TagChipDelegate
 
 TIME_RANGES = (
@@ -36,11 +37,21 @@ TIME_RANGES = (
 )
 
 
+REVIEW_CHOICES = (
+    ("good", "labelled good"),
+    ("bad", "labelled bad"),
+    ("unsure", "unsure"),
+    ("unreviewed", "not yet reviewed"),
+)
+QUICK_LABELS = {"1": "good", "2": "bad", "3": "unsure"}  # keys on the list: annotate the selected session
+
+
 class SessionListWidget(QWidget):
     sessionSelected = Signal(str)  # session id ("" when none)
     filterChanged = Signal()
     queryChanged = Signal(str)  # a query to evaluate over the sessions' spans and events
     compareRequested = Signal(str, str)  # left (older) and right session ids
+    annotateRequested = Signal(str, str, object, str)  # session id, name, value, note ("" none)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,6 +92,14 @@ class SessionListWidget(QWidget):
             action.setCheckable(True)
             action.toggled.connect(self._filters_changed)
             self.status_actions[state] = action
+        # Review state by the annotation the Review column shows (keys 1 2 3 n on the list).
+        status_menu.addSection(f"Review ({REVIEW_NAME})")
+        self.review_actions: dict[str, QAction] = {}
+        for state, label in REVIEW_CHOICES:
+            action = status_menu.addAction(label)
+            action.setCheckable(True)
+            action.toggled.connect(self._filters_changed)
+            self.review_actions[state] = action
         self.status_button.setMenu(status_menu)
 
         self.time_combo = QComboBox()
@@ -101,6 +120,11 @@ class SessionListWidget(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)  # Ctrl-click two to compare
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
+        for key, label in QUICK_LABELS.items():
+            shortcut = QShortcut(QKeySequence(key), self.table, context=Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(lambda label=label: self.review_current(label))
+        note = QShortcut(QKeySequence("N"), self.table, context=Qt.ShortcutContext.WidgetShortcut)
+        note.activated.connect(self.ask_note)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(24)
@@ -187,6 +211,8 @@ class SessionListWidget(QWidget):
             tags=frozenset(t for t, a in self.tag_actions.items() if a.isChecked()),
             match_all_tags=self.match_all.isChecked(),
             states=frozenset(s for s, a in self.status_actions.items() if a.isChecked()),
+            reviews=frozenset(s for s, a in self.review_actions.items() if a.isChecked()),
+            review_name=REVIEW_NAME,
             since_ns=None if seconds is None else time.time_ns() - int(seconds * 1e9),
         )
 
@@ -228,7 +254,8 @@ class SessionListWidget(QWidget):
         f = self.current_filter()
         self.proxy.set_filter(f)
         self.tag_button.setText(f"Tags ({len(f.tags)})" if f.tags else "Tags")
-        self.status_button.setText(f"Status ({len(f.states)})" if f.states else "Status")
+        chosen = len(f.states) + len(f.reviews)
+        self.status_button.setText(f"Status ({chosen})" if chosen else "Status")
         self._update_count()
         self.filterChanged.emit()
 
@@ -238,6 +265,29 @@ class SessionListWidget(QWidget):
 
     def visible_rows(self) -> list[SessionRow]:
         return self.proxy.visible_rows()
+
+    # -------------------------------------------------------------- review
+    def review_current(self, label: str, note: str = "") -> None:
+        """Label the selected session (keys 1 good, 2 bad, 3 unsure) and move to the next, so a
+        reviewer goes through the list with the keyboard."""
+        row = self.current_row()
+        if row is None:
+            return
+        self.annotateRequested.emit(row.id, REVIEW_NAME, label, note)
+        index = self.table.currentIndex()
+        below = index.sibling(index.row() + 1, 0)
+        if below.isValid():
+            self.table.setCurrentIndex(below)
+
+    def ask_note(self) -> None:
+        """Key n: a note on the selected session's review (its label stays, or becomes unsure)."""
+        row = self.current_row()
+        if row is None:
+            return
+        text, ok = QInputDialog.getText(self, "Note", f"A note on “{row.name}”:")
+        if ok and text.strip():
+            label = row.annotation(REVIEW_NAME)
+            self.annotateRequested.emit(row.id, REVIEW_NAME, label if label is not None else "unsure", text.strip())
 
     # -------------------------------------------------------------- compare
     def selected_rows(self) -> list[SessionRow]:
