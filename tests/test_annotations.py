@@ -166,4 +166,66 @@ for name in ("first", "second", "third"):
     window.session_list.review_actions["unreviewed"].setChecked(False)
     window.session_list.review_actions["good"].setChecked(True)
     assert [r.name for r in window.session_list.visible_rows()] == [top]
+    window.session_list.review_actions["good"].setChecked(False)
+    window.show_view("analytics")
+    qtbot.waitUntil(lambda: len(window.analytics.by_review.items) == 2, timeout=10_000)  # analytics follow
+    assert sorted((b.key, b.sessions) for b in window.analytics.by_review.items) == [
+        ("quality: bad", 1),
+        ("quality: good", 1),
+    ]
     window.close()
+
+
+def test_two_teammates_annotate_copies_and_the_folders_merge(recorded, tmp_path):
+    """Two reviewers, each with a copy of the folder, annotate on their own machines (two writers,
+    two hosts); their folders are then combined: every annotation once, the newest per author in
+    force, the session files byte-identical, and a reader that knows no annotations still reads."""
+    import shutil
+
+    from test_spec_reader import spec_reader
+
+    folder, sid, _ = recorded
+    originals = {p.name: p.read_bytes() for p in folder.glob("*.trail")}
+    ana, ben = tmp_path / "ana", tmp_path / "ben"
+    shutil.copytree(folder, ana)
+    shutil.copytree(folder, ben)
+    for who, copy, values in (("ana@laptop", ana, ("bad", "good")), ("ben@desk", ben, ("unsure",))):
+        for value in values:
+            run_script(
+                f"""
+import recorder
+recorder.annotate({sid!r}, "quality", {value!r}, author={who!r}, directory={str(copy)!r})
+"""
+            )  # (a process of its own each: a writer of its own, as on each teammate's machine)
+    merged = tmp_path / "merged"
+    shutil.copytree(ana, merged)
+    shutil.copytree(ben, merged, dirs_exist_ok=True)  # the same session files, and each one's own
+    (summary,) = json.loads(cli("ls", str(merged), "--json").stdout)
+    in_force = sorted((a["author"], a["value"]) for a in summary["annotations"])
+    assert in_force == [("ana@laptop", "good"), ("ben@desk", "unsure")]
+    import recorder
+
+    history = recorder.load(merged).annotations
+    assert sorted((a["author"], a["value"]) for a in history) == [
+        ("ana@laptop", "bad"),
+        ("ana@laptop", "good"),
+        ("ben@desk", "unsure"),
+    ]  # each once, though the session's files are in both copies
+    assert {name: (merged / name).read_bytes() for name in originals} == originals
+    read_trail = spec_reader()  # the spec's reader knows record types 1 to 9 only
+    for path in merged.glob("*.trail"):
+        records, damaged = read_trail(path)
+        assert damaged == [] and all(r["type"] != "annotation" for r in records)
+
+
+def test_load_to_pandas_agrees_with_ls_json(recorded):
+    pytest.importorskip("pandas")
+    folder, sid, _ = recorded
+    import recorder
+
+    sessions, nodes = recorder.load(folder).to_pandas()
+    (listed,) = json.loads(cli("ls", str(folder), "--json").stdout)
+    row = sessions.iloc[0]
+    for column in ("id", "event_count", "llm_calls", "prompt_tokens", "completion_tokens", "error_count"):
+        assert row[column] == listed[column], column
+    assert row["cost"] == pytest.approx(listed["cost"]) and len(nodes) == listed["event_count"]

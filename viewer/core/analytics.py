@@ -44,6 +44,7 @@ class Analytics:
     by_tag: list[Breakdown] = field(default_factory=list)
     by_model: list[Breakdown] = field(default_factory=list)
     by_agent: list[Breakdown] = field(default_factory=list)
+    by_review: list[Breakdown] = field(default_factory=list)  # sessions by annotation value
 
 
 def outcome(row: SessionRow) -> str:
@@ -77,6 +78,7 @@ def compute(rows: Iterable[SessionRow], *, bins: int = 24, now_ns: int | None = 
         by_tag=_by_tag(rows),
         by_model=_by_pairs(rows, lambda r: r.models),
         by_agent=_by_pairs(rows, lambda r: r.agents),
+        by_review=_by_review(rows),
     )
 
 
@@ -116,9 +118,27 @@ def _durations(durations: list[float]) -> tuple[list[float], list[int]]:
 
 
 def _by_tag(rows: list[SessionRow]) -> list[Breakdown]:
+    return _by_labels(rows, lambda row: row.tags)
+
+
+def _by_review(rows: list[SessionRow]) -> list[Breakdown]:
+    """Sessions by the values of their annotations in force (``quality: good``; a score in
+    tenths, ``faithfulness: 0.8``), one per session and name; unreviewed ones by name too."""
+
+    def labels(row: SessionRow) -> list[str]:
+        seen: dict[str, str] = {}
+        for name, value, _, _ in row.annotations:  # oldest first: the newest of a name wins
+            shown = f"{math.floor(value * 10) / 10:g}" if isinstance(value, float) else str(value).lower()
+            seen[name] = f"{name}: {shown}"
+        return list(seen.values())
+
+    return _by_labels(rows, labels)
+
+
+def _by_labels(rows: list[SessionRow], labels: Callable[[SessionRow], Iterable[str]]) -> list[Breakdown]:
     acc: dict[str, list[Any]] = {}
     for row in rows:
-        for tag in row.tags:
+        for tag in labels(row):
             a = acc.setdefault(tag, [0, 0, 0, 0, None])
             a[0] += 1
             a[1] += row.llm_calls

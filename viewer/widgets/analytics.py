@@ -132,11 +132,13 @@ class AnalyticsWidget(QWidget):
         self.by_tag = BreakdownModel("Tag", "LLM calls", self)
         self.by_model = BreakdownModel("Model", "LLM calls", self)
         self.by_agent = BreakdownModel("Agent", "Agent spans", self)
+        self.by_review = BreakdownModel("Annotation", "LLM calls", self)
         tables = QVBoxLayout()
         for title, model, name in (
             ("By tag", self.by_tag, "byTag"),
             ("By model", self.by_model, "byModel"),
             ("By agent", self.by_agent, "byAgent"),
+            ("By annotation", self.by_review, "byAnnotation"),
         ):
             view = QTableView()
             view.setObjectName(name)
@@ -184,6 +186,7 @@ class AnalyticsWidget(QWidget):
         self.by_tag.set_items(a.by_tag)
         self.by_model.set_items(a.by_model)
         self.by_agent.set_items(a.by_agent)
+        self.by_review.set_items(a.by_review)
 
     def _plot_over_time(self, a: Analytics) -> None:
         plot = self.time_plot
