@@ -167,6 +167,18 @@ for name in ("first", "second", "third"):
     window.session_list.review_actions["good"].setChecked(True)
     assert [r.name for r in window.session_list.visible_rows()] == [top]
     window.session_list.review_actions["good"].setChecked(False)
+    with qtbot.waitSignal(window.traceShown, timeout=10_000):
+        window.session_list.select(next(r.id for r in window.session_list.model.rows() if r.name == top))
+    window.show_view("tree")
+    window.tree.view.setFocus()
+    window.tree.view.setCurrentIndex(window.tree.model.index(0, 0))
+    (step,) = [n.id for n in window.trace.nodes]
+    qtbot.keyClick(window.tree.view, Qt.Key.Key_2)  # the step itself: bad
+    qtbot.waitUntil(
+        lambda: window.trace.annotations.get(step, [("", None)])[0][:2] == ("quality", "bad"), timeout=10_000
+    )
+    window.select_node(0)
+    assert "quality: bad" in window.event_detail.summary.text()
     window.show_view("analytics")
     qtbot.waitUntil(lambda: len(window.analytics.by_review.items) == 2, timeout=10_000)  # analytics follow
     assert sorted((b.key, b.sessions) for b in window.analytics.by_review.items) == [

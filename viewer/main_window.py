@@ -128,6 +128,11 @@ class MainWindow(QMainWindow):
         w.compared.connect(self._on_compared)
         self.session_list.compareRequested.connect(self.compare_sessions)
         self.session_list.annotateRequested.connect(self.worker.requestAnnotate.emit)
+        self.tree.annotateRequested.connect(
+            lambda node_id, value, note: (
+                self._session_id and self.worker.requestAnnotate.emit(self._session_id, "quality", value, note, node_id)
+            )
+        )
         w.prunePlanned.connect(self._confirm_prune)
         w.pruned.connect(self._on_pruned)
         self.session_list.sessionSelected.connect(self._on_session_selected)

@@ -95,14 +95,14 @@ class StoreWorker(QObject):
             self.traced.emit(self._selected, self._store.trace(self._selected))
             self.hostInfo.emit(self._selected, self._store.host_info(self._selected))
 
-    @Slot(str, str, object, str)
-    def annotate(self, session_id: str, name: str, value: object, note: str) -> None:
+    @Slot(str, str, object, str, object)
+    def annotate(self, session_id: str, name: str, value: object, note: str, span_id: object = None) -> None:
         """Write a reviewer's annotation into the opened folder (a file of this viewer's own:
         the folder's files are never changed), then read it back at once."""
         if self._store is None:
             return
         root = next((p for p in self._store.paths if p.is_dir()), None) or self._store.paths[0].parent
-        record = _annotate.annotation_record(session_id, name, value, note=note or None)  # type: ignore[arg-type]
+        record = _annotate.annotation_record(session_id, name, value, note=note or None, span_id=span_id)  # type: ignore[arg-type]
         _annotate.write(record, root)
         self.poll()
 
@@ -213,7 +213,7 @@ class WorkerThread(QObject):
     requestAnalytics = Signal(object)
     requestQuery = Signal(str)
     requestCompare = Signal(str, str)
-    requestAnnotate = Signal(str, str, object, str)
+    requestAnnotate = Signal(str, str, object, str, object)  # session, name, value, note, span id or None
     requestPrunePlan = Signal(float)
     requestPrune = Signal(object)
     requestStop = Signal()

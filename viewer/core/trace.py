@@ -206,6 +206,8 @@ class Trace:
     ) -> None:
         self.session_id = session_id
         self._tool_runs: dict[str, int] | None = None
+        # node id -> its annotations in force: (name, value, author, note), oldest first
+        self.annotations: dict[int, list[tuple[str, Any, str | None, str | None]]] = {}
         self.start = start  # ns: the session start (x = 0 on the timeline)
         self.end = end  # ns: the session end, or the last record seen
         self.status = status
@@ -392,4 +394,8 @@ def build_trace(session: SessionInfo, now_ns: int | None = None) -> Trace:
     start = session.start if session.start is not None else (int(starts.min()) if len(starts) else 0)
     end = rules.data_end(start, session.end, session.last_seen) or start
     source = np.lexsort((cols["ids"], starts)).astype(np.int32)  # by start, then id
-    return Trace(session.id, start, end, status, table, source)
+    trace = Trace(session.id, start, end, status, table, source)
+    for e in rules.current_annotations(session.annotations):
+        if e[1] is not None:
+            trace.annotations.setdefault(e[1], []).append((e[2], e[3], e[4], e[5]))
+    return trace

@@ -186,7 +186,12 @@ class EventDetailWidget(QWidget):
         duration = format_duration(node.duration) + (" so far (unfinished)" if node.open else "")
         error = node.attrs.get("error")
         reason = f"\n{elide(str(error.get('message')), 2000)}" if node.failed and isinstance(error, dict) else ""
-        self.summary.setText(f"status {node.status} · duration {duration} · id {node.id:016x}{reason}")
+        judged = "".join(
+            f"\n{name}: {value}" + (f" — {elide(note, 300)}" if note else "") + f"  ({author or 'someone'})"
+            for name, value, author, note in node.trace.annotations.get(node.id, [])
+        )
+        hint = "" if judged else "\nnot reviewed · on the tree: 1 good, 2 bad, 3 unsure, n note"
+        self.summary.setText(f"status {node.status} · duration {duration} · id {node.id:016x}{reason}{judged}{hint}")
         json_model(node.attrs, self.attrs_model)
         self.attrs.expandToDepth(1)
         if node.kind == "llm":

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QLineEdit, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.trace import Trace
 from ..models.event_tree import EventTreeModel
@@ -13,6 +23,7 @@ EXPAND_ON_OPEN = 400  # nodes of a new trace expanded at once (more stay collaps
 
 class EventTreeWidget(QWidget):
     nodeSelected = Signal(int)  # trace row
+    annotateRequested = Signal(object, object, str)  # node id, value, note ("" none): keys 1 2 3 n
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -50,6 +61,11 @@ class EventTreeWidget(QWidget):
         self._debounce.timeout.connect(self._apply_search)
         self.search.textChanged.connect(self._debounce.start)
         self.view.selectionModel().currentRowChanged.connect(self._current_changed)
+        for key, label in (("1", "good"), ("2", "bad"), ("3", "unsure")):
+            shortcut = QShortcut(QKeySequence(key), self.view, context=Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(lambda label=label: self._review(label))
+        note = QShortcut(QKeySequence("N"), self.view, context=Qt.ShortcutContext.WidgetShortcut)
+        note.activated.connect(self._ask_note)
         self._session: str | None = None
         self._quiet = False
 
@@ -101,6 +117,20 @@ class EventTreeWidget(QWidget):
                 self.select_row(selected)
         finally:
             self._quiet = False
+
+    def _review(self, label: str, note: str = "") -> None:
+        node = self.model.node(self.view.currentIndex())
+        if node is not None:
+            self.annotateRequested.emit(node.id, label, note)
+
+    def _ask_note(self) -> None:
+        node = self.model.node(self.view.currentIndex())
+        if node is None:
+            return
+        text, ok = QInputDialog.getText(self, "Note", f"A note on {node.kind} “{node.name}”:")
+        if ok and text.strip():
+            current = [v for n, v, _, _ in node.trace.annotations.get(node.id, []) if n == "quality"]
+            self.annotateRequested.emit(node.id, current[-1] if current else "unsure", text.strip())
 
     def selected_row(self) -> int | None:
         node = self.model.node(self.view.currentIndex())

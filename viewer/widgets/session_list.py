@@ -51,7 +51,7 @@ class SessionListWidget(QWidget):
     filterChanged = Signal()
     queryChanged = Signal(str)  # a query to evaluate over the sessions' spans and events
     compareRequested = Signal(str, str)  # left (older) and right session ids
-    annotateRequested = Signal(str, str, object, str)  # session id, name, value, note ("" none)
+    annotateRequested = Signal(str, str, object, str, object)  # session id, name, value, note ("" none), None
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -273,7 +273,7 @@ class SessionListWidget(QWidget):
         row = self.current_row()
         if row is None:
             return
-        self.annotateRequested.emit(row.id, REVIEW_NAME, label, note)
+        self.annotateRequested.emit(row.id, REVIEW_NAME, label, note, None)
         index = self.table.currentIndex()
         below = index.sibling(index.row() + 1, 0)
         if below.isValid():
@@ -287,7 +287,9 @@ class SessionListWidget(QWidget):
         text, ok = QInputDialog.getText(self, "Note", f"A note on “{row.name}”:")
         if ok and text.strip():
             label = row.annotation(REVIEW_NAME)
-            self.annotateRequested.emit(row.id, REVIEW_NAME, label if label is not None else "unsure", text.strip())
+            self.annotateRequested.emit(
+                row.id, REVIEW_NAME, label if label is not None else "unsure", text.strip(), None
+            )
 
     # -------------------------------------------------------------- compare
     def selected_rows(self) -> list[SessionRow]:
