@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import run_script
 
 from viewer.core import SessionFilter, SessionStore, all_tags, compute
@@ -205,3 +206,19 @@ def test_a_requested_tool_call_is_linked_to_the_span_that_ran_it(rec, folder):
     trace = store.trace(row.id)
     (tool_row,) = trace.rows_of_kind("tool").tolist()
     assert trace.tool_runs() == {"call_7": tool_row}
+
+
+def test_trends_and_latency_percentiles(rec, folder):
+    from viewer.core.analytics import latencies
+
+    record_three(rec)
+    store = SessionStore([folder], index=False)
+    rows = list(store.poll().rows)
+    a = compute(rows, latency=latencies(store.catalog.sessions.values()))
+    assert sum(a.trends["tokens"]) == sum(r.tokens for r in rows)
+    assert sum(a.trends["cost"]) == pytest.approx(sum(r.cost or 0 for r in rows))
+    rates = [r for r in a.trends["error_rate"] if r is not None]
+    assert rates and all(0 <= r <= 1 for r in rates) and max(rates) > 0  # beta failed
+    calls = {(e.kind, e.name): e for e in a.latency}
+    assert set(calls) == {("tool", "lookup"), ("llm", "gpt-4o"), ("llm", "claude")}
+    assert all(0 <= e.p50 <= e.p95 for e in a.latency) and calls[("tool", "lookup")].calls == 1

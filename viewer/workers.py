@@ -16,7 +16,7 @@ from recorder import _annotate
 from recorder.prune import PrunePlan, plan_prune
 from recorder.query import QueryError, session_query
 
-from .core.analytics import compute
+from .core.analytics import compute, latencies
 from .core.filters import SessionFilter
 from .core.store import SessionStore
 from .watcher import FolderWatcher
@@ -155,7 +155,10 @@ class StoreWorker(QObject):
         if self._store is None:
             return
         rows = self._store.rows()
-        self.analyzed.emit(compute(session_filter.apply(rows)), len(rows))
+        chosen = session_filter.apply(rows)
+        sessions = self._store.catalog.sessions
+        latency = latencies(sessions[r.id] for r in chosen if r.id in sessions)
+        self.analyzed.emit(compute(chosen, latency=latency), len(rows))
 
     @Slot()
     def poll(self) -> None:

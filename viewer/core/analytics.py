@@ -7,6 +7,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from recorder._nodes import OPEN
+from recorder.catalog import SessionInfo
+
 from .store import SessionRow
 
 OUTCOMES = ("Success", "Fail", "Indeterminate", "running", "abandoned")
@@ -22,6 +27,17 @@ class Breakdown:
     failed: int  # sessions that ended Fail
     tokens: int
     cost: float | None
+
+
+@dataclass(frozen=True)
+class Latency:
+    """How long the calls of one model or tool took, across the sessions analysed."""
+
+    kind: str  # llm | tool
+    name: str
+    calls: int
+    p50: float  # seconds
+    p95: float
 
 
 @dataclass(frozen=True)
@@ -45,19 +61,27 @@ class Analytics:
     by_model: list[Breakdown] = field(default_factory=list)
     by_agent: list[Breakdown] = field(default_factory=list)
     by_review: list[Breakdown] = field(default_factory=list)  # sessions by annotation value
+    # per bin of bin_edges: "tokens", "cost" (USD) and "error_rate" (sessions with an error or
+    # that failed, over the sessions of the bin; None for an empty bin)
+    trends: dict[str, list[float | None]] = field(default_factory=dict)
+    latency: list[Latency] = field(default_factory=list)  # by model and by tool, most calls first
 
 
 def outcome(row: SessionRow) -> str:
     return row.status_text if row.status_text in OUTCOMES else "Indeterminate"
 
 
-def compute(rows: Iterable[SessionRow], *, bins: int = 24, now_ns: int | None = None) -> Analytics:
+def compute(
+    rows: Iterable[SessionRow], *, bins: int = 24, now_ns: int | None = None, latency: list[Latency] | None = None
+) -> Analytics:
+    """Aggregates of rows; ``latency`` comes from the sessions' nodes (``latencies``), which
+    rows do not carry."""
     rows = list(rows)
     durations = [d for d in (r.duration(now_ns) for r in rows) if d is not None]
     costs = [r.cost for r in rows if r.cost is not None]
     ended = [r for r in rows if r.end_state is not None]
     failed = sum(1 for r in ended if r.end_state == "Fail")
-    edges, over_time = _over_time(rows, bins)
+    edges, over_time, trends = _over_time(rows, bins)
     d_edges, d_counts = _durations(durations)
     return Analytics(
         sessions=len(rows),
@@ -73,6 +97,8 @@ def compute(rows: Iterable[SessionRow], *, bins: int = 24, now_ns: int | None = 
         errors=sum(r.error_count for r in rows),
         bin_edges=edges,
         over_time=over_time,
+        trends=trends,
+        latency=latency or [],
         duration_edges=d_edges,
         duration_counts=d_counts,
         by_tag=_by_tag(rows),
@@ -82,22 +108,64 @@ def compute(rows: Iterable[SessionRow], *, bins: int = 24, now_ns: int | None = 
     )
 
 
-def _over_time(rows: list[SessionRow], bins: int) -> tuple[list[float], dict[str, list[int]]]:
+def _over_time(
+    rows: list[SessionRow], bins: int
+) -> tuple[list[float], dict[str, list[int]], dict[str, list[float | None]]]:
+    """Sessions per bin of start time by outcome, and the trends reviewers watch per bin."""
     starts = [r.start / 1e9 for r in rows if r.start is not None]
     if not starts:
-        return [], {}
+        return [], {}, {}
     lo, hi = min(starts), max(starts)
     if hi - lo < 1:
         lo, hi = lo - 0.5, hi + 0.5
     width = (hi - lo) / bins
     edges = [lo + i * width for i in range(bins + 1)]
     counts = {name: [0] * bins for name in OUTCOMES}
+    tokens, cost, sessions, erring = [0.0] * bins, [0.0] * bins, [0] * bins, [0] * bins
     for row in rows:
         if row.start is None:
             continue
         i = min(bins - 1, int((row.start / 1e9 - lo) / width))
         counts[outcome(row)][i] += 1
-    return edges, counts
+        tokens[i] += row.tokens
+        cost[i] += row.cost or 0.0
+        sessions[i] += 1
+        erring[i] += row.error_count > 0 or row.end_state == "Fail"
+    rate: list[float | None] = [e / n if n else None for e, n in zip(erring, sessions, strict=True)]
+    trends: dict[str, list[float | None]] = {"tokens": list(tokens), "cost": list(cost), "error_rate": rate}
+    return edges, counts, trends
+
+
+def latencies(sessions: Iterable[SessionInfo]) -> list[Latency]:
+    """p50 and p95 durations of the LLM calls by model and of the tool calls by tool, over the
+    nodes of the sessions (read by column: no node objects are made)."""
+    found: dict[tuple[str, str], list[np.ndarray]] = {}
+    for session in sessions:
+        table = session.table
+        if not len(table):
+            continue
+        index = table.strings._index
+        kinds = np.frombuffer(table.kinds, dtype=np.int32)
+        names = np.frombuffer(table.names, dtype=np.int32)
+        starts = np.frombuffer(table.starts, dtype=np.int64)
+        ends = np.frombuffer(table.ends, dtype=np.int64)
+        for kind in ("llm", "tool"):
+            code = index.get(kind)
+            if code is None:
+                continue
+            rows = np.flatnonzero((kinds == code) & (ends != OPEN))
+            if not len(rows):
+                continue
+            seconds = (ends[rows] - starts[rows]) / 1e9
+            for name_code in np.unique(names[rows]).tolist():
+                name = str(table.strings.values[name_code])
+                found.setdefault((kind, name), []).append(seconds[names[rows] == name_code])
+    out = []
+    for (kind, name), parts in found.items():
+        values = np.concatenate(parts)
+        p50, p95 = np.percentile(values, [50, 95]).tolist()
+        out.append(Latency(kind, name, len(values), float(p50), float(p95)))
+    return sorted(out, key=lambda entry: (-entry.calls, entry.kind, entry.name))
 
 
 def _durations(durations: list[float]) -> tuple[list[float], list[int]]:

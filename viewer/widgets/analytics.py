@@ -7,9 +7,19 @@ from datetime import datetime
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from ..core.analytics import OUTCOMES, Analytics, Breakdown
+from ..core.analytics import OUTCOMES, Analytics, Breakdown, Latency
 from ..style import OUTCOME_COLORS, format_cost, format_duration
 
 Index = QModelIndex | QPersistentModelIndex
@@ -49,6 +59,53 @@ class BreakdownModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+
+class LatencyModel(QAbstractTableModel):
+    """Rows of the latency table: p50 and p95 of each model's and each tool's calls."""
+
+    headers = ("Model or tool", "Kind", "Calls", "p50", "p95")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.items: list[Latency] = []
+
+    def set_items(self, items: list[Latency]) -> None:
+        self.beginResetModel()
+        self.items = list(items)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.headers[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        e = self.items[index.row()]
+        values = (e.name, e.kind, f"{e.calls:,}", format_duration(e.p50), format_duration(e.p95))
+        if role == Qt.ItemDataRole.DisplayRole:
+            return values[index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > 1:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+# What the over-time chart shows: sessions by end state, or one of the trends.
+METRICS = (  # key, in the chooser, above the chart
+    ("sessions", "Sessions over time, by end state", "Sessions by end state"),
+    ("tokens", "Tokens over time", "Tokens"),
+    ("cost", "Cost over time", "Cost (USD)"),
+    ("error_rate", "Error rate over time (sessions with an error or that failed)", "Error rate"),
+)
+CHART_TITLES = {key: title for key, _, title in METRICS}
 
 
 class DateAxis(pg.AxisItem):
@@ -133,24 +190,31 @@ class AnalyticsWidget(QWidget):
         self.by_model = BreakdownModel("Model", "LLM calls", self)
         self.by_agent = BreakdownModel("Agent", "Agent spans", self)
         self.by_review = BreakdownModel("Annotation", "LLM calls", self)
+        self.latency = LatencyModel(self)
         tables = QVBoxLayout()
-        for title, model, name in (
-            ("By tag", self.by_tag, "byTag"),
-            ("By model", self.by_model, "byModel"),
-            ("By agent", self.by_agent, "byAgent"),
-            ("By annotation", self.by_review, "byAnnotation"),
+        for row in (
+            (("By tag", self.by_tag, "byTag"), ("By model", self.by_model, "byModel")),
+            (("By agent", self.by_agent, "byAgent"), ("By annotation", self.by_review, "byAnnotation")),
+            (("Latency by model and tool", self.latency, "latency"),),
         ):
-            view = QTableView()
-            view.setObjectName(name)
-            view.setModel(model)
-            view.verticalHeader().setVisible(False)
-            view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-            view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-            box = QGroupBox(title)
-            QVBoxLayout(box).addWidget(view)
-            tables.addWidget(box)
+            tabs = QTabWidget()
+            for title, model, name in row:
+                view = QTableView()
+                view.setObjectName(name)
+                view.setModel(model)
+                view.verticalHeader().setVisible(False)
+                view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+                view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+                tabs.addTab(view, title)
+            tables.addWidget(tabs)
 
+        self.metric = QComboBox()
+        self.metric.setObjectName("overTimeMetric")
+        for key, choice, _ in METRICS:
+            self.metric.addItem(choice, key)
+        self.metric.currentIndexChanged.connect(lambda _: self.analytics and self._plot_over_time(self.analytics))
         charts = QVBoxLayout()
+        charts.addWidget(self.metric)
         charts.addWidget(self.time_plot, 3)
         charts.addWidget(self.duration_plot, 2)
         body = QGridLayout()
@@ -187,16 +251,22 @@ class AnalyticsWidget(QWidget):
         self.by_model.set_items(a.by_model)
         self.by_agent.set_items(a.by_agent)
         self.by_review.set_items(a.by_review)
+        self.latency.set_items(a.latency)
 
     def _plot_over_time(self, a: Analytics) -> None:
         plot = self.time_plot
         plot.clear()
         self.time_legend.clear()
+        metric = self.metric.currentData()
+        plot.setTitle(CHART_TITLES[metric], color="#222")
         if not a.bin_edges:
             return
         edges = np.array(a.bin_edges)
         centers = (edges[:-1] + edges[1:]) / 2
         width = (edges[1] - edges[0]) * 0.85
+        if metric != "sessions":
+            self._plot_trend(a, metric, edges, centers, width)
+            return
         bottom = np.zeros(len(centers))
         for outcome in OUTCOMES:
             counts = np.array(a.over_time.get(outcome, []), dtype=float)
@@ -210,6 +280,32 @@ class AnalyticsWidget(QWidget):
             bottom = bottom + counts
         plot.setXRange(edges[0], edges[-1], padding=0.02)
         plot.setYRange(0, max(bottom.max(), 1) * 1.15, padding=0)
+        plot.setLabel("left", "sessions")
+
+    def _plot_trend(self, a: Analytics, metric: str, edges: np.ndarray, centers: np.ndarray, width: float) -> None:
+        plot = self.time_plot
+        values = a.trends.get(metric, [])
+        if metric == "error_rate":  # percent per bin; no line across bins without sessions
+            ys = np.array([np.nan if v is None else v * 100 for v in values], dtype=float)
+            plot.plot(
+                centers,
+                ys,
+                connect="finite",
+                pen=pg.mkPen("#c62828", width=2),
+                symbol="o",
+                symbolSize=6,
+                symbolBrush="#c62828",
+                symbolPen=None,
+            )
+            plot.setYRange(0, 105, padding=0)
+            plot.setLabel("left", "% of sessions")
+        else:
+            heights = np.array([v or 0.0 for v in values], dtype=float)
+            color = "#5c6bc0" if metric == "tokens" else "#2e7d32"
+            plot.addItem(pg.BarGraphItem(x=centers, height=heights, width=width, brush=color, pen=None))
+            plot.setYRange(0, max(float(heights.max()) if len(heights) else 0.0, 1e-9) * 1.15, padding=0)
+            plot.setLabel("left", "tokens" if metric == "tokens" else "USD")
+        plot.setXRange(edges[0], edges[-1], padding=0.02)
 
     def _plot_durations(self, a: Analytics) -> None:
         plot = self.duration_plot
