@@ -179,6 +179,10 @@ for name in ("first", "second", "third"):
     )
     window.select_node(0)
     assert "quality: bad" in window.event_detail.summary.text()
+    window.session_list.set_review_name("correct")  # the column shows another annotation
+    assert window.session_list.model.headerData(review, Qt.Orientation.Horizontal) == "Review: correct"
+    assert all(window.session_list.proxy.index(i, review).data() == "" for i in range(3))
+    window.session_list.set_review_name("quality")
     window.show_view("analytics")
     qtbot.waitUntil(lambda: len(window.analytics.by_review.items) == 2, timeout=10_000)  # analytics follow
     assert sorted((b.key, b.sessions) for b in window.analytics.by_review.items) == [

@@ -173,7 +173,19 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.problems_dock.toggleViewAction())
+        self.review_menu = view_menu.addMenu("&Review Column")
+        self.review_menu.aboutToShow.connect(self._fill_review_menu)
         self._refresh_recent()
+
+    def _fill_review_menu(self) -> None:
+        """The annotation names in use (and quality), the one shown checked."""
+        self.review_menu.clear()
+        model = self.session_list.model
+        for name in dict.fromkeys(["quality", *model.annotation_names()]):
+            action = self.review_menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name == model.review_name)
+            action.triggered.connect(lambda _=False, n=name: self.session_list.set_review_name(n))
 
     # -------------------------------------------------------------- compare
     def compare_sessions(self, left_id: str, right_id: str) -> None:

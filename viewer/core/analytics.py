@@ -195,7 +195,7 @@ def _by_review(rows: list[SessionRow]) -> list[Breakdown]:
 
     def labels(row: SessionRow) -> list[str]:
         seen: dict[str, str] = {}
-        for name, value, _, _ in row.annotations:  # oldest first: the newest of a name wins
+        for name, value, *_ in row.annotations:  # oldest first: the newest of a name wins
             shown = f"{math.floor(value * 10) / 10:g}" if isinstance(value, float) else str(value).lower()
             seen[name] = f"{name}: {shown}"
         return list(seen.values())

@@ -70,7 +70,7 @@ class SessionFilter:
                     row.reason or "",
                     row.hostname or "",
                     " ".join(m[0] for m in row.models),
-                    " ".join(f"{name} {value} {note or ''}" for name, value, _, note in row.annotations),
+                    " ".join(f"{name} {value} {note or ''}" for name, value, _, note, _ in row.annotations),
                 )
             ).lower()
             if not all(word in haystack for word in needle.split()):

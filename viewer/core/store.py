@@ -48,12 +48,12 @@ class SessionRow:
     models: tuple[tuple[str, int, int, float | None], ...]  # name, calls, tokens, cost
     agents: tuple[tuple[str, int, int, float | None], ...]  # name, spans, tokens, cost
     heartbeat_interval: float
-    # the session's annotations in force: (name, value, author, note), oldest first
-    annotations: tuple[tuple[str, Any, str | None, str | None], ...] = ()
+    # the session's annotations in force: (name, value, author, note, time in ns), oldest first
+    annotations: tuple[tuple[str, Any, str | None, str | None, int | None], ...] = ()
 
     def annotation(self, name: str) -> Any:
         """The newest value in force of an annotation of the session (any author), or None."""
-        values = [value for n, value, _, _ in self.annotations if n == name]
+        values = [value for n, value, *_ in self.annotations if n == name]
         return values[-1] if values else None
 
     @property
@@ -96,7 +96,7 @@ class SessionRow:
             agents=tuple((k, *v) for k, v in sorted(session.agents.items())),
             heartbeat_interval=session.heartbeat_interval,
             annotations=tuple(
-                (e[2], e[3], e[4], e[5]) for e in rules.current_annotations(session.annotations) if e[1] is None
+                (e[2], e[3], e[4], e[5], e[0]) for e in rules.current_annotations(session.annotations) if e[1] is None
             ),
         )
 

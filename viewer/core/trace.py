@@ -207,7 +207,7 @@ class Trace:
         self.session_id = session_id
         self._tool_runs: dict[str, int] | None = None
         # node id -> its annotations in force: (name, value, author, note), oldest first
-        self.annotations: dict[int, list[tuple[str, Any, str | None, str | None]]] = {}
+        self.annotations: dict[int, list[tuple[str, Any, str | None, str | None, int | None]]] = {}
         self.start = start  # ns: the session start (x = 0 on the timeline)
         self.end = end  # ns: the session end, or the last record seen
         self.status = status
@@ -397,5 +397,5 @@ def build_trace(session: SessionInfo, now_ns: int | None = None) -> Trace:
     trace = Trace(session.id, start, end, status, table, source)
     for e in rules.current_annotations(session.annotations):
         if e[1] is not None:
-            trace.annotations.setdefault(e[1], []).append((e[2], e[3], e[4], e[5]))
+            trace.annotations.setdefault(e[1], []).append((e[2], e[3], e[4], e[5], e[0]))
     return trace

@@ -28,7 +28,7 @@ COLUMNS = (
     "Tokens",
     "Cost",
 )
-REVIEW_NAME = "quality"  # the annotation the Review column shows (SessionTableModel.review_name)
+REVIEW_NAME = "quality"  # the annotation the Review column shows at first (SessionTableModel.review_name)
 NUMERIC = {"Duration", "Events", "LLM", "Tools", "Errors", "Tokens", "Cost"}
 TAGS_COLUMN = COLUMNS.index("Tags")
 DURATION_COLUMN = COLUMNS.index("Duration")
@@ -45,6 +45,23 @@ class SessionTableModel(QAbstractTableModel):
         # a QSortFilterProxyModel sorting them called data() 184,000 times, 2 s at 10,000 sessions.
         self._sort_column = COLUMNS.index("Started")
         self._sort_order = Qt.SortOrder.DescendingOrder
+        self.review_name = REVIEW_NAME  # the annotation the Review column shows
+
+    def set_review_name(self, name: str) -> None:
+        """Show another annotation (e.g. ``correct``, ``faithfulness``) in the Review column."""
+        self.review_name = name
+        column = COLUMNS.index("Review")
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, column, column)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, column), self.index(len(self._rows) - 1, column))
+
+    def annotation_names(self) -> list[str]:
+        """The names of the annotations the sessions carry, most used first."""
+        counts: dict[str, int] = {}
+        for row in self._rows:
+            for name in {a[0] for a in row.annotations}:
+                counts[name] = counts.get(name, 0) + 1
+        return sorted(counts, key=lambda n: (-counts[n], n))
 
     # -------------------------------------------------------------- sorting
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -56,7 +73,7 @@ class SessionTableModel(QAbstractTableModel):
     def _sorted(self, rows: list[SessionRow]) -> list[SessionRow]:
         column = COLUMNS[self._sort_column]
         descending = self._sort_order == Qt.SortOrder.DescendingOrder
-        return sorted(rows, key=lambda r: (_sort_key(r, column), r.id), reverse=descending)
+        return sorted(rows, key=lambda r: (_sort_key(r, column, self.review_name), r.id), reverse=descending)
 
     def _resort(self) -> None:
         """Put the rows in order, moving persistent indexes (the selection) with them."""
@@ -139,7 +156,7 @@ class SessionTableModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             if role == Qt.ItemDataRole.DisplayRole:
-                return COLUMNS[section]
+                return f"Review: {self.review_name}" if COLUMNS[section] == "Review" else COLUMNS[section]
             if role == Qt.ItemDataRole.TextAlignmentRole and COLUMNS[section] in NUMERIC:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -150,7 +167,7 @@ class SessionTableModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return _display(row, column)
+            return _display(row, column, self.review_name)
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
@@ -169,7 +186,7 @@ class SessionTableModel(QAbstractTableModel):
         return None
 
 
-def _display(row: SessionRow, column: str) -> str:
+def _display(row: SessionRow, column: str, review_name: str = REVIEW_NAME) -> str:
     if column == "Name":
         return row.name
     if column == "Status":
@@ -181,7 +198,7 @@ def _display(row: SessionRow, column: str) -> str:
     if column == "Tags":
         return ", ".join(row.tags)
     if column == "Review":
-        value = row.annotation(REVIEW_NAME)
+        value = row.annotation(review_name)
         return "" if value is None else str(value)
     if column == "Events":
         return f"{row.event_count:,}"
@@ -198,7 +215,7 @@ def _display(row: SessionRow, column: str) -> str:
     return ""
 
 
-def _sort_key(row: SessionRow, column: str):
+def _sort_key(row: SessionRow, column: str, review_name: str = REVIEW_NAME):
     """Numbers sort as numbers; missing values sort first."""
     if column == "Name":
         return row.name.lower()
@@ -211,7 +228,7 @@ def _sort_key(row: SessionRow, column: str):
     if column == "Tags":
         return ",".join(row.tags)
     if column == "Review":
-        return str(row.annotation(REVIEW_NAME) or "")
+        return str(row.annotation(review_name) or "")
     return float(
         {
             "Events": row.event_count,

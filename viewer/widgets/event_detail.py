@@ -4,6 +4,7 @@ conversation, an error with its traceback. Everything from files is shown as pla
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -69,6 +70,13 @@ def _add(parent: QStandardItem, value: Any, depth: int) -> None:
                     ),
                 ]
             )
+
+
+def _ago(ns: int | None) -> str:
+    """When an annotation was made, in local time."""
+    if ns is None:
+        return "time unknown"
+    return datetime.fromtimestamp(ns / 1e9).strftime("%Y-%m-%d %H:%M")
 
 
 def conversation_text(node: TraceNode) -> str:
@@ -187,8 +195,8 @@ class EventDetailWidget(QWidget):
         error = node.attrs.get("error")
         reason = f"\n{elide(str(error.get('message')), 2000)}" if node.failed and isinstance(error, dict) else ""
         judged = "".join(
-            f"\n{name}: {value}" + (f" — {elide(note, 300)}" if note else "") + f"  ({author or 'someone'})"
-            for name, value, author, note in node.trace.annotations.get(node.id, [])
+            f"\n{name}: {value}" + (f" — {elide(note, 300)}" if note else "") + f"  ({author or 'someone'}, {_ago(at)})"
+            for name, value, author, note, at in node.trace.annotations.get(node.id, [])
         )
         hint = "" if judged else "\nnot reviewed · on the tree: 1 good, 2 bad, 3 unsure, n note"
         self.summary.setText(f"status {node.status} · duration {duration} · id {node.id:016x}{reason}{judged}{hint}")

@@ -129,7 +129,7 @@ class EventTreeWidget(QWidget):
             return
         text, ok = QInputDialog.getText(self, "Note", f"A note on {node.kind} “{node.name}”:")
         if ok and text.strip():
-            current = [v for n, v, _, _ in node.trace.annotations.get(node.id, []) if n == "quality"]
+            current = [a[1] for a in node.trace.annotations.get(node.id, []) if a[0] == "quality"]
             self.annotateRequested.emit(node.id, current[-1] if current else "unsure", text.strip())
 
     def selected_row(self) -> int | None:

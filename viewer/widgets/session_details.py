@@ -138,8 +138,10 @@ class SessionDetailsWidget(QWidget):
         )
         f["Review"].setText(
             "\n".join(
-                f"{name}: {value}" + (f" — {elide(note, 500)}" if note else "") + f"   ({author or 'someone'})"
-                for name, value, author, note in row.annotations
+                f"{name}: {value}"
+                + (f" — {elide(note, 500)}" if note else "")
+                + f"   ({author or 'someone'}, {_when(at)})"
+                for name, value, author, note, at in row.annotations
             )
             or "not reviewed yet · on the list: 1 good, 2 bad, 3 unsure, n note"
         )

@@ -25,7 +25,7 @@ from recorder.query import QueryError, looks_like_query, session_query
 
 from ..core.filters import STATE_CHOICES, SessionFilter, all_tags
 from ..core.store import SessionRow, StoreUpdate
-from ..models.session_table import COLUMNS, REVIEW_NAME, ROW_ROLE, TAGS_COLUMN, SessionFilterProxy, SessionTableModel
+from ..models.session_table import COLUMNS, ROW_ROLE, TAGS_COLUMN, SessionFilterProxy, SessionTableModel
 from .tags import TagChipDelegate
 
 TIME_RANGES = (
@@ -93,7 +93,7 @@ class SessionListWidget(QWidget):
             action.toggled.connect(self._filters_changed)
             self.status_actions[state] = action
         # Review state by the annotation the Review column shows (keys 1 2 3 n on the list).
-        status_menu.addSection(f"Review ({REVIEW_NAME})")
+        status_menu.addSection("Review (the Review column's annotation)")
         self.review_actions: dict[str, QAction] = {}
         for state, label in REVIEW_CHOICES:
             action = status_menu.addAction(label)
@@ -212,7 +212,7 @@ class SessionListWidget(QWidget):
             match_all_tags=self.match_all.isChecked(),
             states=frozenset(s for s, a in self.status_actions.items() if a.isChecked()),
             reviews=frozenset(s for s, a in self.review_actions.items() if a.isChecked()),
-            review_name=REVIEW_NAME,
+            review_name=self.model.review_name,
             since_ns=None if seconds is None else time.time_ns() - int(seconds * 1e9),
         )
 
@@ -267,13 +267,18 @@ class SessionListWidget(QWidget):
         return self.proxy.visible_rows()
 
     # -------------------------------------------------------------- review
+    def set_review_name(self, name: str) -> None:
+        """Which annotation the Review column, its filter and the keys 1 2 3 n are about."""
+        self.model.set_review_name(name)
+        self._filters_changed()
+
     def review_current(self, label: str, note: str = "") -> None:
         """Label the selected session (keys 1 good, 2 bad, 3 unsure) and move to the next, so a
         reviewer goes through the list with the keyboard."""
         row = self.current_row()
         if row is None:
             return
-        self.annotateRequested.emit(row.id, REVIEW_NAME, label, note, None)
+        self.annotateRequested.emit(row.id, self.model.review_name, label, note, None)
         index = self.table.currentIndex()
         below = index.sibling(index.row() + 1, 0)
         if below.isValid():
@@ -286,9 +291,9 @@ class SessionListWidget(QWidget):
             return
         text, ok = QInputDialog.getText(self, "Note", f"A note on “{row.name}”:")
         if ok and text.strip():
-            label = row.annotation(REVIEW_NAME)
+            label = row.annotation(self.model.review_name)
             self.annotateRequested.emit(
-                row.id, REVIEW_NAME, label if label is not None else "unsure", text.strip(), None
+                row.id, self.model.review_name, label if label is not None else "unsure", text.strip(), None
             )
 
     # -------------------------------------------------------------- compare
