@@ -25,77 +25,66 @@ from ..style import OUTCOME_COLORS, format_cost, format_duration
 Index = QModelIndex | QPersistentModelIndex
 
 
-class BreakdownModel(QAbstractTableModel):
-    """Rows of a by-tag / by-model / by-agent breakdown."""
+class _TableModel(QAbstractTableModel):
+    """Rows of one table of the analytics: ``headers``, and ``values(item)`` for each row
+    (the first column left-aligned, the others numbers)."""
+
+    headers: tuple[str, ...] = ()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.items: list = []
+
+    def values(self, item) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def set_items(self, items: list) -> None:
+        self.beginResetModel()
+        self.items = list(items)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.headers[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.values(self.items[index.row()])[index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= self.first_number:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    first_number = 1
+
+
+class BreakdownModel(_TableModel):
+    """Rows of a by-tag / by-model / by-agent / by-annotation breakdown."""
 
     def __init__(self, key_title: str, calls_title: str, parent=None) -> None:
         super().__init__(parent)
         self.headers = (key_title, "Sessions", calls_title, "Failed", "Tokens", "Cost")
-        self.items: list[Breakdown] = []
 
-    def set_items(self, items: list[Breakdown]) -> None:
-        self.beginResetModel()
-        self.items = list(items)
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.headers[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        b = self.items[index.row()]
-        values = (b.key, f"{b.sessions:,}", f"{b.calls:,}", f"{b.failed:,}", f"{b.tokens:,}", format_cost(b.cost))
-        if role == Qt.ItemDataRole.DisplayRole:
-            return values[index.column()]
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+    def values(self, b: Breakdown) -> tuple[str, ...]:
+        return (b.key, f"{b.sessions:,}", f"{b.calls:,}", f"{b.failed:,}", f"{b.tokens:,}", format_cost(b.cost))
 
 
-class LatencyModel(QAbstractTableModel):
+class LatencyModel(_TableModel):
     """Rows of the latency table: p50 and p95 of each model's and each tool's calls."""
 
     headers = ("Model or tool", "Kind", "Calls", "p50", "p95")
+    first_number = 2
 
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.items: list[Latency] = []
-
-    def set_items(self, items: list[Latency]) -> None:
-        self.beginResetModel()
-        self.items = list(items)
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.headers[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        e = self.items[index.row()]
-        values = (e.name, e.kind, f"{e.calls:,}", format_duration(e.p50), format_duration(e.p95))
-        if role == Qt.ItemDataRole.DisplayRole:
-            return values[index.column()]
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > 1:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+    def values(self, e: Latency) -> tuple[str, ...]:
+        return (e.name, e.kind, f"{e.calls:,}", format_duration(e.p50), format_duration(e.p95))
 
 
 # What the over-time chart shows: sessions by end state, or one of the trends.
