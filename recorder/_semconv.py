@@ -189,14 +189,16 @@ def _indexed(a: Mapping[str, Any], prefix: str, role_key: str, content_key: str)
     OpenInference content parts (``message.contents.N.message_content.text``) are joined and
     tool calls (``message.tool_calls.N.tool_call.{id,function.name,function.arguments}``, or
     GenAI's ``tool_calls.N.{id,name,arguments}``) gathered."""
+    keys = [key for key in a if key.startswith(prefix)]
+    if not keys:  # the common case: this convention is not the span's
+        return []
     found: dict[int, dict[str, Any]] = {}
     parts: dict[int, dict[int, str]] = {}
     calls: dict[int, dict[int, dict[str, Any]]] = {}
     parts_prefix = content_key + "s."  # "message.contents."
     calls_prefix = role_key.rsplit("role", 1)[0] + "tool_calls."  # "message.tool_calls." or "tool_calls."
-    for key, value in a.items():
-        if not key.startswith(prefix):
-            continue
+    for key in keys:
+        value = a[key]
         number, _, field = key[len(prefix) :].partition(".")
         if not number.isdigit():
             continue

@@ -40,7 +40,7 @@ ID_MASK = (1 << 63) - 1
 LLM = "llm"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     """An OTel span between its start and its end."""
 
@@ -63,7 +63,7 @@ class _Open:
         return self.kind == LLM or self.undecided
 
 
-@dataclass
+@dataclass(slots=True)
 class _Call:
     """An LLM span folded into an outer one, until the outer one ends."""
 
@@ -176,7 +176,8 @@ class SessionTrailSpanProcessor(SpanProcessor):
         if opened is None:
             return
         attributes = dict(span.attributes or {})
-        events = [(e.name, dict(e.attributes or {})) for e in span.events]
+        span_events = span.events
+        events = [(e.name, dict(e.attributes or {})) for e in span_events]
         kind = span_kind(attributes, span.name, opened.scope)
         failed = span.status.status_code == StatusCode.ERROR
         error = {"message": error_message(span.status.description, events)} if failed else None
@@ -190,9 +191,10 @@ class SessionTrailSpanProcessor(SpanProcessor):
                 return
             self._end_llm(span, span_id, opened, call, failed)
         else:
-            self._write_inner_calls(span, span_id, opened)
-            for event in span.events:
-                self._event(opened.session, span_id, event.name, dict(event.attributes or {}), event.timestamp)
+            if opened.inner_calls:
+                self._write_inner_calls(span, span_id, opened)
+            for event, (name, event_attributes) in zip(span_events, events, strict=True):
+                self._event(opened.session, span_id, name, event_attributes, event.timestamp)
             attrs: dict[str, Any] = {"otel_attributes": attributes}
             if error is not None:
                 attrs["error"] = error
@@ -279,6 +281,8 @@ class SessionTrailSpanProcessor(SpanProcessor):
         failed: bool,
         span: ReadableSpan,
     ) -> None:
+        if not failed and trace_id not in self._trace_sessions:
+            return  # the common case: neither ends a session nor marks one failed
         with self._lock:
             root = self._trace_sessions.get(trace_id)
             ends_trace_session = root is not None and root[1] == span_id
