@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -205,12 +206,54 @@ def bench_latency(folder: Path, rate: float, seconds: float) -> None:
         report(bench="live", p95_ms=samples[int(len(samples) * 0.95) - 1])
 
 
+def bench_follow(folder: Path, rate: float, seconds: float) -> None:
+    """One session growing at rate events/s, selected in the viewer for seconds: how much CPU
+    the viewer uses, how often the tree and timeline get its new trace, and its memory."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from viewer import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(folder, settings=QSettings(str(folder / "bench-settings.ini"), QSettings.Format.IniFormat))
+    window.show()
+    shown: list[tuple[float, int]] = []  # when a trace reached the window, its size
+    window.worker.worker.traced.connect(lambda _id, trace: shown.append((time.monotonic(), len(trace or ()))))
+    child = subprocess.Popen(
+        [sys.executable, "-c", LIVE_WRITER, str(folder), str(rate), str(seconds)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    selected = False
+    cpu_before = wall_before = 0.0
+    while child.poll() is None:
+        app.processEvents()
+        if not selected:
+            live = [r.id for r in window.session_list.model.rows() if r.name == "live"]
+            if live and window.session_list.select(live[0]):
+                selected = True
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                cpu_before, wall_before = usage.ru_utime + usage.ru_stime, time.monotonic()
+        time.sleep(0.002)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cores = (usage.ru_utime + usage.ru_stime - cpu_before) / max(time.monotonic() - wall_before, 1e-9)
+    window.close()
+    gaps = sorted(b[0] - a[0] for a, b in zip(shown, shown[1:], strict=False))
+    if gaps:
+        print(
+            f"following a session growing at {rate:,.0f} events/s for {seconds:.0f} s ({shown[-1][1]:,} nodes at the end): "
+            f"{cores:.2f} cores, trace shown every {statistics.median(gaps) * 1000:.0f} ms (p95 "
+            f"{gaps[int(len(gaps) * 0.95) - 1] * 1000:.0f} ms, {len(shown)} times), RSS {rss_mb():.0f} MB"
+        )
+        report(bench="follow", cores=cores, gap_p95_ms=gaps[int(len(gaps) * 0.95) - 1] * 1000, rss_mb=rss_mb())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", choices=("open", "files", "timeline", "live"), help="one benchmark")
+    parser.add_argument("--only", choices=("open", "files", "timeline", "live", "follow"), help="one benchmark")
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--spans", type=int, default=100_000)
+    parser.add_argument("--follow-seconds", type=float, default=60.0)
     parser.add_argument("--files", type=int, default=0, help="spread the sessions over about this many files")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -235,6 +278,8 @@ def main() -> None:
             bench_timeline(spans, args.spans)
         if args.only in (None, "live"):
             bench_latency(tmp / "live", 10_000, 8)
+        if args.only in (None, "follow"):
+            bench_follow(tmp / "follow", 1_500, args.follow_seconds)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,11 @@ from .watcher import FolderWatcher
 POLL_MS = 250  # size poll: the upper bound on how late an update can be
 DEBOUNCE_MS = 40  # after a watchdog hint, wait this long for the burst to end
 INDEX_DELAY_MS = 3000  # after the first load, write the index cache this much later
+# A selected session that grows is rebuilt at most every TRACE_GAP_MS, and never so often that
+# rebuilding it takes more than TRACE_SHARE of this thread: a big session that keeps growing
+# costs a bounded part of a core instead of every poll's worth of a full rebuild.
+TRACE_GAP_MS = 250
+TRACE_SHARE = 0.2
 
 
 class StoreWorker(QObject):
@@ -50,6 +55,8 @@ class StoreWorker(QObject):
         self._existing: list[bool] = []
         self._query: str | None = None
         self._stopped = False
+        self._trace_timer: QTimer | None = None
+        self._trace_due = 0.0  # monotonic time before which a changed selection waits
 
     @Slot()
     def start(self) -> None:
@@ -67,6 +74,9 @@ class StoreWorker(QObject):
         self._index_timer.setSingleShot(True)
         self._index_timer.setInterval(INDEX_DELAY_MS)
         self._index_timer.timeout.connect(self._save_index)
+        self._trace_timer = QTimer(self)
+        self._trace_timer.setSingleShot(True)
+        self._trace_timer.timeout.connect(self._emit_trace)
         self._watcher = FolderWatcher(self)
         self._watcher.changed.connect(self._hint)
 
@@ -91,9 +101,32 @@ class StoreWorker(QObject):
     @Slot(str)
     def select(self, session_id: str) -> None:
         self._selected = session_id or None
+        if self._trace_timer is not None:
+            self._trace_timer.stop()
         if self._store is not None and self._selected:
-            self.traced.emit(self._selected, self._store.trace(self._selected))
+            self._emit_trace()
             self.hostInfo.emit(self._selected, self._store.host_info(self._selected))
+
+    @Slot()
+    def _emit_trace(self) -> None:
+        """Build and send the selected session's trace, and say when the next may be built."""
+        selected, store = self._selected, self._store
+        if not selected or store is None or self._stopped:
+            return
+        started = time.monotonic()
+        trace = store.trace(selected)
+        took = time.monotonic() - started
+        self._trace_due = started + max(TRACE_GAP_MS / 1000, took / TRACE_SHARE)
+        self.traced.emit(selected, trace)
+
+    def _trace_changed(self) -> None:
+        """The selected session changed: rebuild now if its time has come, else once it has."""
+        timer = self._trace_timer
+        wait = self._trace_due - time.monotonic()
+        if wait <= 0 or timer is None:
+            self._emit_trace()
+        elif not timer.isActive():
+            timer.start(max(1, round(wait * 1000)))
 
     @Slot(str, str, object, str, object)
     def annotate(self, session_id: str, name: str, value: object, note: str, span_id: object = None) -> None:
@@ -182,7 +215,7 @@ class StoreWorker(QObject):
                 self._index_timer.start()
         selected = self._selected
         if selected and (any(r.id == selected for r in update.rows) or selected in update.removed):
-            self.traced.emit(selected, store.trace(selected))
+            self._trace_changed()
 
     @Slot()
     def _save_index(self) -> None:
@@ -203,6 +236,8 @@ class StoreWorker(QObject):
             self._debounce.stop()
         if self._index_timer is not None:
             self._index_timer.stop()
+        if self._trace_timer is not None:
+            self._trace_timer.stop()
         if self._watcher is not None:
             self._watcher.stop()
         self.deleteLater()
