@@ -292,6 +292,32 @@ for i in range(400):
         proc.wait()
 
 
+def test_a_followed_session_ends_up_shown_whole(qtbot, open_window, folder):
+    """The selected session's trace is rebuilt at a bounded rate while it grows: the changes
+    that come within the wait are not lost, the last trace shows every event."""
+    window = open_window(folder)
+    code = f"""
+import time, recorder
+recorder.init(directory={str(folder)!r}, session_name="bursty", flush_interval=0.01)
+time.sleep(0.5)
+for burst in range(40):
+    for i in range(10):
+        recorder.record(recorder.ActionEvent(action_type="tick", params=i))
+    recorder.flush()
+    time.sleep(0.02)
+recorder.end_session("Success")
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        qtbot.waitUntil(lambda: window.session_list.model.rowCount() == 1, timeout=10_000)
+        select_session(qtbot, window, window.session_list.model.rows()[0].id)
+        assert proc.wait(timeout=30) == 0
+        qtbot.waitUntil(lambda: window.trace is not None and len(window.trace) == 400, timeout=10_000)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_damaged_and_foreign_files_are_listed_and_the_rest_is_shown(qtbot, open_window, demo_copy):
     files = sorted(demo_copy.glob("*.trail"))
     victim = max(files, key=lambda p: p.stat().st_size)
