@@ -311,6 +311,33 @@ def main() -> None:
             )
         )
 
+    follow_seconds = 30 if args.quick else 480
+    for follow in bench_script("viewer_bench.py", "--only", "follow", "--follow-seconds", str(follow_seconds)):
+        cores, gap = follow["cores"], follow["gap_p95_ms"]
+        rows.append(
+            (
+                f"following a session growing at 1,500 ev/s for {follow_seconds} s",
+                f"{cores:.2f} cores, shown every ≤ {gap:.0f} ms (p95), {follow['rss_mb']:.0f} MB",
+                "-",
+                "-",
+                "≤ 0.25 core, ≤ 500 ms",
+                "PASS" if cores <= 0.25 and gap <= 500 else "miss",
+            )
+        )
+    burst_runs, burst_spans = (3, 20_000) if args.quick else (20, 100_000)
+    for burst in bench_script("otel_burst.py", "--runs", str(burst_runs), "--spans", str(burst_spans)):
+        rows.append(
+            (
+                f"burst of {burst_spans:,} OTel spans of ~1 KB, one process",
+                f"{burst['lossy_runs']} of {burst['runs']} runs lost data, {burst['spans_per_s']:,.0f} spans/s, "
+                f"peak {burst['peak_mb']:.0f} MB",
+                "-",
+                "-",
+                "0 lost in every run",
+                "PASS" if burst["lossy_runs"] == 0 and burst["runs"] == burst_runs else "miss",
+            )
+        )
+
     headers = ("metric", "sessiontrail", "peer", "ratio", "target", "pass")
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
     print(
