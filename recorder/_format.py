@@ -104,7 +104,24 @@ def decode_file_header(data: bytes) -> tuple[int, int]:
 
 
 def encode_frame(payload: bytes) -> bytes:
-    return FRAME_HEADER.pack(FRAME_SYNC, len(payload), zlib.crc32(payload)) + payload
+    return FRAME_HEADER.pack(FRAME_SYNC, len(payload), _crc32_holding_gil(payload)) + payload
+
+
+CRC_STEP = 5 * 1024  # zlib.crc32 releases the GIL for anything longer
+
+
+def _crc32_holding_gil(data: bytes) -> int:
+    """zlib.crc32 of data, in steps short enough that the GIL is never released: the writer
+    thread computes one per frame, and each release while the recording thread is busy costs
+    the writer a whole switch interval (5 ms) to get the GIL back (measured: 0.5-3 ms per
+    32 KiB frame instead of 0.014 ms, so a burst of recording outran the writer)."""
+    if len(data) <= CRC_STEP:
+        return zlib.crc32(data)
+    view = memoryview(data)
+    crc = 0
+    for at in range(0, len(view), CRC_STEP):
+        crc = zlib.crc32(view[at : at + CRC_STEP], crc)
+    return crc
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,14 @@ def test_frame_layout_is_what_the_spec_says():
     assert msgpack.unpackb(payload) == [x(1)]
 
 
+@pytest.mark.parametrize("size", [1, 5 * 1024 - 1, 5 * 1024, 5 * 1024 + 1, 10 * 1024, 32 * 1024 + 7, 1 << 20])
+def test_frame_checksum_is_zlib_crc32_at_every_size(size):
+    """The writer computes the CRC in steps (so it keeps the GIL); the result is the spec's."""
+    payload = os.urandom(size)
+    _, _, crc = struct.unpack_from("<4sII", encode_frame(payload))
+    assert crc == zlib.crc32(payload)
+
+
 def test_scan_recovers_around_a_corrupt_middle_frame():
     body = frames_of([[{"i": 1}], [{"i": 2}], [{"i": 3}]])
     first_len = len(frames_of([[{"i": 1}]]))
