@@ -78,6 +78,7 @@ class Writer:
         # recording takes no lock. The writer thread pops them and builds the frames.
         self._queue: deque[bytes | _Ticket] = deque()
         self._queue_limit = self._max_records  # lowered by the writer when records are big
+        self._yield_at = self._queue_limit * 3 // 4  # from here on, callers yield the GIL once per record
         # Guards the counters below. Reentrant: a finalizer run by the garbage collector inside
         # a locked region may record too.
         self._lock = threading.RLock()
@@ -110,14 +111,18 @@ class Writer:
     def submit(self, data: bytes, wake: bool = False, essential: bool = False) -> None:
         """Queue one packed record. Never blocks, never raises, takes no lock.
 
-        When the queue is full the record is dropped and counted, unless it is essential (a
+        When the queue is three quarters full the caller yields the GIL once per record, so the
+        writer thread gets to drain it (a busy recording thread otherwise keeps it for whole
+        switch intervals). When it is full the record is dropped and counted, unless it is essential (a
         session's start or end, rare and small, without which the session could not be shown
         right). The bound is on records; the writer lowers it when records are large so the
         queue also stays within ``max_queue_bytes``."""
         queue = self._queue
-        if len(queue) >= self._queue_limit and not essential:
-            self._count_full()
-            return
+        if len(queue) >= self._yield_at:
+            if len(queue) >= self._queue_limit and not essential:
+                self._count_full()
+                return
+            time.sleep(0)  # nearly full: give the writer thread the GIL instead of dropping later
         queue.append(data)
         if wake:
             self._wake.set()
@@ -225,6 +230,7 @@ class Writer:
         if frames:  # keep the queue within max_queue_bytes at the records' current size
             biggest = max(len(frame) // count for frame, count in frames)
             self._queue_limit = max(1000, min(self._max_records, self._max_bytes // biggest))
+            self._yield_at = self._queue_limit * 3 // 4
         return frames, ticket, fsync
 
     def _locked_cycle(self) -> bool:
