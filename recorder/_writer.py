@@ -78,7 +78,7 @@ class Writer:
         # recording takes no lock. The writer thread pops them and builds the frames.
         self._queue: deque[bytes | _Ticket] = deque()
         self._queue_limit = self._max_records  # lowered by the writer when records are big
-        self._yield_at = self._queue_limit * 3 // 4  # from here on, callers yield the GIL once per record
+        self._yield_at = self._queue_limit // 2  # from here on, callers yield the GIL once per record
         # Guards the counters below. Reentrant: a finalizer run by the garbage collector inside
         # a locked region may record too.
         self._lock = threading.RLock()
@@ -111,7 +111,7 @@ class Writer:
     def submit(self, data: bytes, wake: bool = False, essential: bool = False) -> None:
         """Queue one packed record. Never blocks, never raises, takes no lock.
 
-        When the queue is three quarters full the caller yields the GIL once per record, so the
+        When the queue is half full the caller yields the GIL once per record, so the
         writer thread gets to drain it (a busy recording thread otherwise keeps it for whole
         switch intervals). When it is full the record is dropped and counted, unless it is essential (a
         session's start or end, rare and small, without which the session could not be shown
@@ -230,7 +230,7 @@ class Writer:
         if frames:  # keep the queue within max_queue_bytes at the records' current size
             biggest = max(len(frame) // count for frame, count in frames)
             self._queue_limit = max(1000, min(self._max_records, self._max_bytes // biggest))
-            self._yield_at = self._queue_limit * 3 // 4
+            self._yield_at = self._queue_limit // 2
         return frames, ticket, fsync
 
     def _locked_cycle(self) -> bool:
