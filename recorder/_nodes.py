@@ -78,27 +78,7 @@ class Strings:
 class NodeTable:
     """Columns of one session's nodes, in the order they were read."""
 
-    __slots__ = (
-        "strings",
-        "ids",
-        "parents",
-        "starts",
-        "ends",
-        "kinds",
-        "names",
-        "statuses",
-        "spans",
-        "files",
-        "blob",
-        "attr_at",
-        "end_attr_at",
-        "source",
-        "seen",
-        "open_rows",
-        "_row_index",
-        "_load",
-    )
-    COLUMNS = (
+    COLUMNS = (  # one value per node, saved by the index cache as arrays
         "ids",
         "parents",
         "starts",
@@ -111,6 +91,7 @@ class NodeTable:
         "attr_at",
         "end_attr_at",
     )
+    __slots__ = ("strings", *COLUMNS, "blob", "source", "seen", "open_rows", "_row_index", "_load")
 
     def __init__(self, strings: Strings) -> None:
         self.strings = strings  # shared by every session of a catalog
