@@ -42,3 +42,8 @@ def format_tokens(prompt: int | None, completion: int | None) -> str:
         return "?" if value is None else f"{value:,}"
 
     return f"{count(prompt)} + {count(completion)} tokens"
+
+
+def format_count(n: int, one: str, many: str) -> str:
+    """``1 error``, ``2 errors``, ``1,024 LLM calls``."""
+    return f"{n:,} {one if n == 1 else many}"

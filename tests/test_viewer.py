@@ -137,6 +137,8 @@ def test_opening_a_session_fills_details_timeline_and_tree(qtbot, open_window, d
     assert d.id_label.text() == session["id"]
     assert d.fields["Status"].text() == session["end_state"]
     assert f"{session['llm_calls']} LLM calls" in d.fields["Totals"].text()
+    errors = session["error_count"]
+    assert d.fields["Totals"].text().endswith(f"· {errors} error" if errors == 1 else f"· {errors:,} errors")
     assert d.files_model.stringList() == session["files"]
     qtbot.waitUntil(lambda: d.host_model.rowCount() > 5, timeout=5000)
     qtbot.mouseClick(d.copy_button, Qt.MouseButton.LeftButton)

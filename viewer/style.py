@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import html
 
-from recorder.display import format_cost, format_duration, format_tokens
+from recorder.display import format_cost, format_count, format_duration, format_tokens
 
 __all__ = [
     "KIND_COLORS",
     "STATUS_COLORS",
     "OUTCOME_COLORS",
     "format_cost",
+    "format_count",
     "format_duration",
     "format_tokens",
     "plain_tooltip",

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.store import SessionRow
-from ..style import STATUS_COLORS, elide, format_cost, format_duration
+from ..style import STATUS_COLORS, elide, format_cost, format_count, format_duration
 from .event_detail import json_model
 from .tags import TagChips
 
@@ -134,7 +134,14 @@ class SessionDetailsWidget(QWidget):
         )
         f["Duration"].setText(format_duration(row.duration()))
         f["Totals"].setText(
-            f"{row.event_count:,} spans and events · {row.llm_calls:,} LLM calls · {row.tool_calls:,} tool calls · {row.error_count:,} errors"
+            " · ".join(
+                (
+                    format_count(row.event_count, "span or event", "spans and events"),
+                    format_count(row.llm_calls, "LLM call", "LLM calls"),
+                    format_count(row.tool_calls, "tool call", "tool calls"),
+                    format_count(row.error_count, "error", "errors"),
+                )
+            )
         )
         f["Review"].setText(
             "\n".join(
