@@ -15,7 +15,7 @@ import msgpack
 
 MAGIC = b"\x89STRAIL\n"
 FORMAT_MAJOR = 2
-FORMAT_MINOR = 2
+FORMAT_MINOR = 3
 FILE_HEADER = struct.Struct("<8sHH")
 FILE_HEADER_SIZE = FILE_HEADER.size  # 12
 
@@ -45,6 +45,9 @@ T_FILE, T_SESSION_START, T_SESSION_END, T_SESSION_TAGS, T_SPAN_START, T_SPAN_END
     range(1, 10)
 )
 T_ANNOTATION = 10  # since 2.2
+T_SUMMARY, T_SUMMARY_AT = 11, 12  # since 2.3
+REC_SUMMARY = "summary"
+REC_SUMMARY_AT = "summary_at"
 TYPE_CODES = {
     REC_FILE: T_FILE,
     REC_SESSION_START: T_SESSION_START,
@@ -56,6 +59,8 @@ TYPE_CODES = {
     REC_HEARTBEAT: T_HEARTBEAT,
     REC_DROPPED: T_DROPPED,
     REC_ANNOTATION: T_ANNOTATION,
+    REC_SUMMARY: T_SUMMARY,
+    REC_SUMMARY_AT: T_SUMMARY_AT,
 }
 TYPE_NAMES = {code: name for name, code in TYPE_CODES.items()}
 
@@ -75,6 +80,9 @@ FIELDS: dict[int, tuple[str, ...]] = {
     T_DROPPED: ("ts", "sessions", "count"),
     # a judgement of a session, or of one of its spans or events (target): name, value, author
     T_ANNOTATION: ("ts", "session", "target", "name", "value", "author"),
+    # the last two frames of a closed file (section 3.2): where each session's records are
+    T_SUMMARY: ("ts", "size", "sessions"),
+    T_SUMMARY_AT: ("ts", "offset"),
 }
 SESSION_AT = 2  # where a record that belongs to one session holds its id
 ATTRS_AT = {code: 1 + names.index("attrs") for code, names in FIELDS.items() if "attrs" in names}
@@ -277,6 +285,113 @@ def decode_payload(payload: memoryview | bytes) -> list[Any]:
     if not isinstance(records, list):
         raise ValueError(f"payload is a {type(records).__name__}, not an array of records")
     return records
+
+
+# ---------------------------------------------------------------------------- summaries
+# A closed file ends with two frames (format_spec.md 3.2): a `summary` record saying which
+# byte ranges hold each session's records, then a fixed-size `summary_at` record saying where
+# the summary frame starts, so a reader finds it from the end of the file.
+SUMMARY_AT_PAYLOAD = struct.Struct(">4sQBQ")  # [[12, ts, offset]], both integers as uint64
+SUMMARY_AT_SIZE = FRAME_HEADER_SIZE + SUMMARY_AT_PAYLOAD.size  # 33
+_SUMMARY_AT_HEAD = bytes((0x91, 0x93, T_SUMMARY_AT, 0xCF))
+
+
+def encode_summary(ts_ns: int, size: int, sessions: dict[str, list[int]]) -> bytes | None:
+    """The two closing frames of a file whose frames end at ``size``; ``sessions`` maps each
+    session id to the flat list ``[start, end, start, end, ...]`` of the byte ranges (frames,
+    merged when adjacent) holding its records. None if the summary would not fit a frame."""
+    payload = encode_payload([msgpack.packb([T_SUMMARY, ts_ns, size, sessions])])
+    if len(payload) > MAX_FRAME_PAYLOAD:
+        return None
+    trailer = SUMMARY_AT_PAYLOAD.pack(_SUMMARY_AT_HEAD, ts_ns, 0xCF, size)
+    return encode_frame(payload) + encode_frame(trailer)
+
+
+def summary_offset(tail: bytes, size: int) -> int | None:
+    """Where the summary frame starts, from the last ``SUMMARY_AT_SIZE`` bytes of a file of
+    ``size`` bytes; None if they are not a valid `summary_at` frame."""
+    if len(tail) != SUMMARY_AT_SIZE or _valid_frame_at(memoryview(tail), 0) != SUMMARY_AT_SIZE:
+        return None
+    head, _, marker, offset = SUMMARY_AT_PAYLOAD.unpack_from(tail, FRAME_HEADER_SIZE)
+    if head != _SUMMARY_AT_HEAD or marker != 0xCF:
+        return None
+    return offset if FILE_HEADER_SIZE <= offset < size - SUMMARY_AT_SIZE else None
+
+
+def decode_summary(frame: bytes, offset: int) -> dict[str, list[tuple[int, int]]] | None:
+    """The byte ranges of each session from the summary frame found at ``offset``, which must
+    be exactly the bytes between there and the `summary_at` frame; None if anything is off
+    (the file is then read in full: a summary only ever saves time)."""
+    if _valid_frame_at(memoryview(frame), 0) != len(frame):
+        return None
+    try:
+        records = decode_payload(frame[FRAME_HEADER_SIZE:])
+    except ValueError:
+        return None
+    if len(records) != 1 or type(records[0]) is not list or len(records[0]) < 4:
+        return None
+    code, _, size, sessions = records[0][:4]
+    if code != T_SUMMARY or size != offset or type(sessions) is not dict:
+        return None
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    for sid, flat in sessions.items():
+        if type(sid) is not str or type(flat) is not list or len(flat) % 2:
+            return None
+        pairs = list(zip(flat[::2], flat[1::2], strict=True))
+        previous = FILE_HEADER_SIZE
+        for start, end in pairs:
+            if type(start) is not int or type(end) is not int or not previous <= start < end <= offset:
+                return None
+            previous = end
+        ranges[sid] = pairs
+    return ranges
+
+
+# Bytes a msgpack integer or nil takes, by its first byte (0: not an integer).
+_INT_BYTES = bytes(
+    1
+    if b < 0x80 or b >= 0xE0 or b == 0xC0
+    else {0xCC: 2, 0xCD: 3, 0xCE: 5, 0xCF: 9, 0xD0: 2, 0xD1: 3, 0xD2: 5, 0xD3: 9}.get(b, 0)
+    for b in range(256)
+)
+_SESSION_CODES = frozenset(
+    (T_SESSION_START, T_SESSION_END, T_SESSION_TAGS, T_SPAN_START, T_SPAN_END, T_EVENT, T_ANNOTATION)
+)
+
+
+def packed_session(data: bytes) -> bytes | None:
+    """The session id (its UTF-8 bytes) of a packed record that belongs to one session, read
+    from the bytes without decoding the record; None for other records. The writer calls it
+    for every record, so it reads only the few bytes it needs."""
+    if len(data) < 4 or data[0] & 0xF0 != 0x90 or data[1] not in _SESSION_CODES:
+        return None
+    at = 2 + _INT_BYTES[data[2]]
+    if at == 2 or at >= len(data):
+        return None
+    head = data[at]
+    if 0xA0 <= head <= 0xBF:
+        start, length = at + 1, head & 0x1F
+    elif head == 0xD9 and at + 1 < len(data):
+        start, length = at + 2, data[at + 1]
+    elif head == 0xDA:
+        start, length = at + 3, int.from_bytes(data[at + 1 : at + 3], "big")
+    elif head == 0xDB:
+        start, length = at + 5, int.from_bytes(data[at + 1 : at + 5], "big")
+    else:
+        return None
+    return data[start : start + length]
+
+
+def packed_sessions(records: list[bytes]) -> set[bytes]:
+    """The session ids of packed records, as ``packed_session`` reads them. A record of ours
+    nearly always starts ``[code, uint64 ts, str8 session, ...]``: its id is then at a fixed
+    place (the writer calls this for every record; 130 ns a record instead of 330)."""
+    found = {
+        r[13 : 13 + r[12]] if r[11] == 0xD9 and r[2] == 0xCF else packed_session(r) for r in records if len(r) > 13
+    }
+    found.discard(None)
+    found.update(sid for r in records if len(r) <= 13 and (sid := packed_session(r)) is not None)
+    return found  # type: ignore[return-value]
 
 
 def file_name(ts_ns: int, label: str, writer: str, seq: int) -> str:

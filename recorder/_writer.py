@@ -22,7 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from ._encode import pack_wire
-from ._format import SESSION_AT, T_DROPPED, T_HEARTBEAT, encode_file_header, encode_frames, file_name, file_record
+from ._format import (
+    FILE_HEADER_SIZE,
+    SESSION_AT,
+    T_DROPPED,
+    T_HEARTBEAT,
+    encode_file_header,
+    encode_frames,
+    encode_summary,
+    file_name,
+    file_record,
+    packed_sessions,
+)
 
 log = logging.getLogger("sessiontrail")
 
@@ -95,6 +106,10 @@ class Writer:
         self._path: Path | None = None
         self._seq = 0
         self._file_bytes = 0
+        # session id (UTF-8) -> [start, end, start, end...]: the byte ranges of the frames holding
+        # its records in the current file, for the summary written when the file is closed;
+        # None when the file cannot have one (a write failed part-way).
+        self._ranges: dict[bytes, list[int]] | None = None
         self._file_opened = 0.0
         self._retry_at = 0.0
         self._last_heartbeat = 0.0
@@ -210,7 +225,7 @@ class Writer:
         with self._io_lock:
             self._locked_cycle()
 
-    def _take_queued(self) -> tuple[list[tuple[bytes, int]], int, bool]:
+    def _take_queued(self) -> tuple[list[_Frame], int, bool]:
         """Everything queued so far as frames, the last flush ticket among it, and whether a
         flush asked for fsync. Only what is queued when this starts is taken: callers keep
         appending meanwhile."""
@@ -226,9 +241,9 @@ class Writer:
                 records.append(item)
             else:
                 ticket, fsync = max(ticket, item.number), fsync or item.fsync
-        frames = encode_frames(records)
+        frames = _frames(records)
         if frames:  # keep the queue within max_queue_bytes at the records' current size
-            biggest = max(len(frame) // count for frame, count in frames)
+            biggest = max(len(frame) // count for frame, count, _ in frames)
             self._queue_limit = max(1000, min(self._max_records, self._max_bytes // biggest))
             self._yield_at = self._queue_limit // 2
         return frames, ticket, fsync
@@ -251,7 +266,7 @@ class Writer:
             ok = True
             if sealed or extra:
                 self._check_file_still_there()
-                ok = self._write_frames(sealed, encode_frames([pack_wire(r) for r in extra]))
+                ok = self._write_frames(sealed, _frames_of_records(extra))
                 if ok and extra and extra[-1][0] == T_DROPPED:
                     self._dropped_reported = dropped
                     self._drop_sessions.clear()
@@ -267,12 +282,12 @@ class Writer:
                 self._flushed = max(self._flushed, ticket)
                 self._done.notify_all()
 
-    def _write_frames(self, frames: list[tuple[bytes, int]], extra: list[tuple[bytes, int]]) -> bool:
+    def _write_frames(self, frames: list[_Frame], extra: list[_Frame]) -> bool:
         """Write the callers' frames then the writer's own, a few MiB per write call (each call
         releases the GIL once), rotating between calls when a file is full. A failed write
         drops only the callers' records in frames not completely written; the file is then
         closed, so nothing is ever appended after a partial frame."""
-        queued = sum(count for _, count in frames)
+        queued = sum(count for _, count, _ in frames)
         frames = frames + extra
         written_records = 0
         i = 0
@@ -284,17 +299,18 @@ class Writer:
             while group_end < len(frames) and (group_end == i or group_bytes < WRITE_GROUP):
                 group_bytes += len(frames[group_end][0])
                 group_end += 1
-            data = b"".join(frame for frame, _ in frames[i:group_end])
+            data = b"".join(frame for frame, _, _ in frames[i:group_end])
             done, error = _write_all(self._fd, data)  # type: ignore[arg-type]
-            for frame, count in frames[i:group_end]:
+            for frame, count, sessions in frames[i:group_end]:
                 if done < len(frame):
                     break
                 done -= len(frame)
                 written_records += count
-                self._file_bytes += len(frame)
+                self._note_frame(len(frame), sessions)
                 i += 1
             if i < group_end:  # the write failed part-way
                 self._count_drop(max(0, queued - written_records), f"cannot write {self._path}: {error}")
+                self._ranges = None  # part of a frame may be in the file: no summary after it
                 self._close_file()
                 return False
             if self._file_bytes >= self.config.rotate_bytes:
@@ -315,11 +331,12 @@ class Writer:
             host_info=self._host_info(),
             heartbeat_interval=self.config.heartbeat_interval,
         )
-        head = [pack_wire(record)]
+        head = [record]
         # Later files restate the sessions of this process, so one file read alone is whole.
         if self._seq:
-            head += [pack_wire(r) for r in self._open_session_records(since=self._taken[0], continued=True)]
-        data = encode_file_header() + b"".join(frame for frame, _ in encode_frames(head))
+            head += self._open_session_records(since=self._taken[0], continued=True)
+        frames = _frames_of_records(head)
+        data = encode_file_header() + b"".join(frame for frame, _, _ in frames)
         path = self.directory / file_name(time.time_ns(), f"{_safe_host()}_{self.pid}", self.writer_id, self._seq)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -338,7 +355,9 @@ class Writer:
             self._warn(f"cannot write {path}: {error}")
             return False
         self._fd, self._path = fd, path
-        self._file_bytes = len(data)
+        self._file_bytes, self._ranges = FILE_HEADER_SIZE, {}
+        for frame, _, sessions in frames:
+            self._note_frame(len(frame), sessions)
         self._file_opened = now
         self._seq += 1
         self.files.append(path)
@@ -369,8 +388,45 @@ class Writer:
             except OSError:
                 pass
 
+    def _note_frame(self, length: int, sessions: set[bytes]) -> None:
+        """A frame of ``length`` bytes holding records of ``sessions`` was appended."""
+        start = self._file_bytes
+        self._file_bytes = end = start + length
+        ranges = self._ranges
+        if ranges is None:
+            return
+        for sid in sessions:
+            spans = ranges.get(sid)
+            if spans is None:
+                ranges[sid] = [start, end]
+            elif spans[-1] == start:
+                spans[-1] = end  # the frame follows the previous one of this session
+            else:
+                spans += (start, end)
+
+    def _write_summary(self) -> None:
+        """End the file with its summary (format_spec.md 3.2). It only saves readers time, so
+        any problem means a file without one; a partly written one is cut off again."""
+        ranges, self._ranges = self._ranges, None
+        if ranges is None or self._fd is None:
+            return
+        try:
+            sessions = {sid.decode(): spans for sid, spans in ranges.items()}
+        except UnicodeDecodeError:
+            return
+        data = encode_summary(time.time_ns(), self._file_bytes, sessions)
+        if data is None:
+            return
+        done, error = _write_all(self._fd, data)
+        if error is not None and done:
+            try:
+                os.ftruncate(self._fd, self._file_bytes)
+            except OSError:
+                pass
+
     def _close_file(self) -> None:
         if self._fd is not None:
+            self._write_summary()
             if self.config.fsync != "never":
                 self._fsync()
             try:
@@ -396,6 +452,36 @@ class Writer:
         if not self._warned:
             self._warned = True
             log.warning("sessiontrail: %s; records are being dropped and counted", message)
+
+
+_Frame = tuple[bytes, int, set[bytes]]  # a frame, how many records it holds, their sessions
+
+
+def _frames(records: list[bytes]) -> list[_Frame]:
+    """Packed records as frames, with the ids of the sessions each frame holds records of."""
+    frames: list[_Frame] = []
+    at = 0
+    for frame, count in encode_frames(records):
+        frames.append((frame, count, packed_sessions(records[at : at + count])))
+        at += count
+    return frames
+
+
+def _frames_of_records(records: list[list[Any]]) -> list[_Frame]:
+    """The writer's own records (not yet packed) as frames with their sessions: a heartbeat or
+    a `dropped` record belongs to every session it names."""
+    frames: list[_Frame] = []
+    at = 0
+    for frame, count in encode_frames([pack_wire(r) for r in records]):
+        sessions = set()
+        for record in records[at : at + count]:
+            named = record[SESSION_AT] if len(record) > SESSION_AT else None
+            for sid in named if isinstance(named, list) else [named]:
+                if isinstance(sid, str):
+                    sessions.add(sid.encode("utf-8", "surrogatepass"))
+        frames.append((frame, count, sessions))
+        at += count
+    return frames
 
 
 def _unlink_quietly(path: Path) -> None:

@@ -6,7 +6,7 @@ so a record from a hostile or newer file is skipped or shown as unknown, never a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -325,7 +325,10 @@ class Catalog:
             record = record + [None] * (len(names) + 1 - len(record))
         ts = record[1] if type(record[1]) is int else None
         if code == T_FILE:
-            self.file_meta[path] = record_dict(record)  # (copies of a file are merged by the reader)
+            # The first one opens the file; another after it means files were concatenated
+            # (copies of a file are merged by the reader).
+            if path not in self.file_meta:
+                self.file_meta[path] = record_dict(record)
             return None
         if code == T_HEARTBEAT:
             interval = _num(record[3])
@@ -539,11 +542,19 @@ def _finish(session: SessionInfo, table: NodeTable, row: int, record: list[Any],
         session._count_failure(table.ids[row], table.parents[row])
 
 
-def load(paths: Iterable[str | Path] | str | Path) -> tuple[Catalog, Batch]:
-    """Read paths once into a Catalog; the batch holds the problems found."""
+def load(paths: Iterable[str | Path] | str | Path, *, sessions: Iterable[str] | None = None) -> tuple[Catalog, Batch]:
+    """Read paths once into a Catalog; the batch holds the problems found. ``sessions``: ids
+    or id prefixes; read only the sessions they match (through the files' summaries, so the
+    cost is that of those sessions, not of the folder)."""
     from .reader import FolderReader
 
-    reader = FolderReader(paths)
+    reader = FolderReader(paths, wanted=None if sessions is None else wanted_sessions(sessions))
     catalog = Catalog()
     batch = reader.poll(apply=catalog.apply)
     return catalog, batch
+
+
+def wanted_sessions(prefixes: Iterable[str]) -> Callable[[str], bool]:
+    """A ``FolderReader(wanted=...)`` test accepting the ids that start with any of prefixes."""
+    starts = tuple(prefixes)
+    return lambda sid: sid.startswith(starts)

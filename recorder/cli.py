@@ -13,7 +13,7 @@ from typing import Any
 from . import rules, transfer
 from ._nodes import Node
 from ._state import default_directory
-from .catalog import Catalog, SessionInfo, load
+from .catalog import Catalog, SessionInfo, load, wanted_sessions
 from .display import format_cost, format_duration, format_tokens
 from .reader import Batch, FolderReader, Problem
 from .summary import hex_id, iso, node_summary, session_summary
@@ -279,7 +279,7 @@ def _find(catalog: Catalog, session_id: str) -> SessionInfo:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    catalog, batch = load(_paths(args.dir))
+    catalog, batch = load(_paths(args.dir), sessions=[args.session_id])
     _report(batch.problems)
     session = _find(catalog, args.session_id)
     now = time.time_ns()
@@ -472,7 +472,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    reader = FolderReader(_paths(args.dir))
+    reader = FolderReader(_paths(args.dir), wanted=wanted_sessions(args.session_ids))
     batch = reader.poll()
     _report(batch.problems)
     catalog = Catalog()

@@ -20,17 +20,26 @@ from typing import Any
 from ._format import (
     FILE_HEADER_SIZE,
     FILE_SUFFIX,
+    FRAME_HEADER,
     FRAME_HEADER_SIZE,
     MAX_FRAME_PAYLOAD,
+    SESSION_AT,
+    SUMMARY_AT_SIZE,
+    T_DROPPED,
     T_FILE,
+    T_HEARTBEAT,
+    T_SUMMARY,
+    T_SUMMARY_AT,
     TYPE_NAMES,
     FormatError,
     decode_file_header,
     decode_payload,
+    decode_summary,
     describe_tail,
     record_dict,
     record_issues,
     scan_frames,
+    summary_offset,
 )
 
 READ_CHUNK = 4 << 20  # bytes decoded per step: bounds the memory of records in flight
@@ -126,14 +135,22 @@ class FolderReader:
         *,
         settle_seconds: float = SETTLE_SECONDS,
         validate: bool = False,
+        wanted: Callable[[str], bool] | None = None,
     ) -> None:
         """``validate``: also report every record a reader must drop or repair because a field
-        has the wrong type (``_format.record_issues``; what ``sessiontrail verify`` does)."""
+        has the wrong type (``_format.record_issues``; what ``sessiontrail verify`` does).
+
+        ``wanted``: read only the sessions whose id it accepts. Their records are exactly the
+        ones a full read gives, but of a file that ends with a summary (format_spec.md 3.2)
+        only the frames holding them are read; problems are found only in what is read."""
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         self.roots = [Path(p) for p in paths]
         self.settle_seconds = settle_seconds
         self.validate = validate
+        self.wanted = wanted
+        self.summaries_used = 0  # files of which only the summary and the wanted frames were read
+        self.bytes_read = 0
         # Copies of one file (the same writer, seq and ts in their `file` records) are read as
         # one file: the union of their valid frames, each frame once (format_spec.md 4.2).
         # writer key -> frame key -> the file it was first read from.
@@ -237,6 +254,8 @@ class FolderReader:
         state.dead = False
         tail = b""
         try:
+            if self.wanted is not None and state.offset == 0 and self._read_summarized(state, size, batch):
+                return
             if state.offset < size:
                 with open(state.path, "rb") as fh, gc_paused():
                     self._read_from(fh, state, size, batch)
@@ -258,6 +277,52 @@ class FolderReader:
             # A file just created, or copied while empty: not damage, nothing in it was lost.
             # (A header with nothing after it is a writer that just started: no problem at all.)
             self._problem(state, batch, Problem(state.path, "empty", "empty file (0 bytes)"))
+
+    def _read_summarized(self, state: FileState, size: int, batch: Batch) -> bool:
+        """Read the header, the first frame and the frames of the wanted sessions of a file
+        that ends with a valid summary; False (nothing read) if it does not have one."""
+        assert self.wanted is not None
+        with open(state.path, "rb") as fh:
+            if size < FILE_HEADER_SIZE + SUMMARY_AT_SIZE:
+                return False
+            fh.seek(size - SUMMARY_AT_SIZE)
+            at = summary_offset(fh.read(SUMMARY_AT_SIZE), size)
+            if at is None:
+                return False
+            fh.seek(at)
+            sessions = decode_summary(fh.read(size - SUMMARY_AT_SIZE - at), at)
+            fh.seek(FILE_HEADER_SIZE)
+            first = fh.read(FRAME_HEADER_SIZE)
+            if sessions is None or len(first) < FRAME_HEADER_SIZE:
+                return False
+            # The first frame holds the `file` record: who wrote the file, which copies are of it.
+            ranges = [(FILE_HEADER_SIZE, min(at, FILE_HEADER_SIZE + FRAME_HEADER_SIZE + FRAME_HEADER.unpack(first)[1]))]
+            ranges += [span for sid, spans in sessions.items() if self.wanted(sid) for span in spans]
+            with gc_paused():
+                fh.seek(0)
+                self._read_from(fh, state, FILE_HEADER_SIZE, batch)  # the header
+                if state.dead:
+                    return True
+                for start, end in sorted(ranges):
+                    if end <= state.offset:
+                        continue
+                    state.offset = max(state.offset, start)
+                    self._read_from(fh, state, end, batch)
+                    if state.offset < end:
+                        self._problem(
+                            state,
+                            batch,
+                            Problem(
+                                state.path,
+                                "damaged",
+                                "skipped bytes that are not frames",
+                                state.offset,
+                                end - state.offset,
+                            ),
+                        )
+            state.offset = size
+        self.summaries_used += 1
+        return True
 
     def _read_from(self, fh: Any, state: FileState, size: int, batch: Batch) -> None:
         """Read from state.offset to size, delivering the records of each chunk."""
@@ -287,6 +352,7 @@ class FolderReader:
         while state.offset < size:
             fh.seek(state.offset)
             data = fh.read(min(READ_CHUNK, size - state.offset))
+            self.bytes_read += len(data)
             if not data:
                 break
             scan = scan_frames(data)
@@ -327,6 +393,10 @@ class FolderReader:
                             continue  # a copy's first frame: the same as the original's
                 for record in decoded:
                     if type(record) is list and record and type(record[0]) is int:
+                        if self.wanted is not None:
+                            record = _of_wanted(record, self.wanted)
+                            if record is None:
+                                continue
                         records.append(record)
                         if self.validate:
                             for issue in record_issues(record):
@@ -356,6 +426,23 @@ class FolderReader:
     def _problem(state: FileState, batch: Batch, problem: Problem) -> None:
         state.problems.append(problem)
         batch.problems.append(problem)
+
+
+def _of_wanted(record: list[Any], wanted: Callable[[str], bool]) -> list[Any] | None:
+    """The record as a read of the wanted sessions sees it: None if it is about none of them,
+    a heartbeat or `dropped` record naming only them; `file` records are always kept."""
+    code = record[0]
+    if code == T_FILE:
+        return record
+    if code in (T_SUMMARY, T_SUMMARY_AT) or len(record) <= SESSION_AT:
+        return None
+    named = record[SESSION_AT]
+    if code in (T_HEARTBEAT, T_DROPPED):
+        if type(named) is not list:
+            return None
+        kept = [sid for sid in named if type(sid) is str and wanted(sid)]
+        return [code, record[1], kept, *record[3:]] if kept else None
+    return record if type(named) is str and wanted(named) else None
 
 
 def _same_start(path: Path, fingerprint: tuple[int, int] | None) -> bool:

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from recorder._format import (
     FILE_HEADER_SIZE,
+    FORMAT_MAJOR,
+    FORMAT_MINOR,
     FRAME_HEADER_SIZE,
     FRAME_SYNC,
     MAGIC,
@@ -46,7 +48,7 @@ def write_file(path, body: bytes, *, old: bool = True) -> None:
 
 
 def test_header_round_trip_and_rejections():
-    assert decode_file_header(encode_file_header()) == (2, 2)
+    assert decode_file_header(encode_file_header()) == (FORMAT_MAJOR, FORMAT_MINOR)
     assert decode_file_header(encode_file_header(2, 7)) == (2, 7)  # a newer minor is readable
     with pytest.raises(FormatError, match="upgrade"):
         decode_file_header(encode_file_header(3, 0))

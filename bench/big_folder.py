@@ -1,0 +1,201 @@
+"""Big folders (issue 16): a folder of months of sessions, built by real recording processes,
+and what it costs to use it: one session (`show`, `export`), the list (`ls --json`), and the
+session store the viewer opens (cold, then from its index cache), with peak memory.
+
+    python bench/big_folder.py [--sessions 100000] [--scales 1,10,100] [--writers 4]
+
+The folder: ``--writers`` processes record sessions of 100 spans and events (an agent, 33
+steps each with an LLM call and a tool call) into files rotated every ``--rotate-mb``; the
+last writer is killed with SIGKILL while its last sessions are still running, so its last file
+is unfinished and has no summary. Each scale is 1/N of ``--sessions``. Folders are kept under
+``--keep`` (default: the system's temporary folder) and reused when they already hold the
+sessions asked for. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from figures import report  # noqa: E402
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+STEPS = 33  # 3 nodes a step, with the agent span: 100 nodes a session
+
+WRITER = r"""
+import sys, time
+import recorder
+from recorder import agent, operation, tool
+
+folder, first, count, running, rotate = sys.argv[1], *map(int, sys.argv[2:6])
+recorder.init(directory=folder, auto_start_session=False, rotate_bytes=rotate, env_data_opt_out=True)
+
+@tool
+def search(query):
+    return query
+
+@agent
+class Planner:
+    @operation
+    def step(self, i):
+        recorder.record(recorder.LLMEvent(model="gpt-4o-mini", prompt_tokens=100 + i, completion_tokens=20, cost=0.0001))
+        return search(i)
+
+for n in range(first, first + count):
+    session = recorder.start_session(tags=["prod" if n % 3 else "dev", f"team{n % 7}"], name=f"run {n}")
+    planner = Planner()
+    for i in range(STEPS):
+        planner.step(i)
+    if n < first + count - running:
+        session.end_session("Fail" if n % 11 == 0 else "Success")
+recorder.flush()
+print("done", flush=True)
+if running:
+    time.sleep(3600)  # killed here
+""".replace("STEPS", str(STEPS))
+
+STORE = r"""
+import json, sys, time
+from viewer.core.store import SessionStore
+
+def peak_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+started = time.perf_counter()
+store = SessionStore([sys.argv[1]])
+update = store.poll()
+opened = time.perf_counter() - started
+peak_open = peak_mb()
+sid = max(update.rows, key=lambda r: r.event_count).id
+started = time.perf_counter()
+trace = store.trace(sid)
+shown = time.perf_counter() - started
+saved = store.save_index(min_records=0) if sys.argv[2] == "save" else False
+print(json.dumps({"seconds": opened, "sessions": len(update.rows), "from_index": store.from_index,
+                  "peak_mb": peak_open, "peak_after_mb": peak_mb(), "trace_s": shown, "nodes": len(trace),
+                  "saved": saved}))
+"""
+
+
+def build(folder: Path, sessions: int, writers: int, rotate: int) -> float:
+    """Record the folder; return the seconds it took."""
+    started = time.perf_counter()
+    per = sessions // writers
+    procs = []
+    for w in range(writers):
+        count = per if w < writers - 1 else sessions - per * (writers - 1)
+        running = max(1, count // 1000) if w == writers - 1 else 0
+        args = [str(folder), str(w * per), str(count), str(running), str(rotate)]
+        procs.append(
+            subprocess.Popen([sys.executable, "-c", WRITER, *args], stdout=subprocess.PIPE, text=True, env=ENV)
+        )
+    for proc in procs:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip() == "done":
+                break
+        if proc.poll() is None:
+            time.sleep(0.5)  # let its writer thread write the running sessions' heartbeats
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return time.perf_counter() - started
+
+
+def timed(*args: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=ENV)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{args} failed: {result.stderr[-2000:]}")
+    return elapsed, result.stdout
+
+
+def store_child(folder: Path, save: bool) -> dict:
+    _, out = timed("-c", STORE, str(folder), "save" if save else "keep")
+    return json.loads(out)
+
+
+def measure(folder: Path, label: str) -> None:
+    files = list(folder.glob("*.trail"))
+    data = sum(p.stat().st_size for p in files)
+    print(f"\n{label}: {len(files):,} files, {data / 1e6:.0f} MB")
+    startup, _ = timed("-c", "import recorder.cli")
+    elapsed, out = timed("-m", "recorder", "ls", str(folder), "--json")
+    sessions = json.loads(out)
+    print(f"  ls --json                {elapsed:6.2f} s   ({len(sessions):,} sessions)")
+    report(bench="big_ls", label=label, seconds=elapsed, sessions=len(sessions))
+    sid = sessions[len(sessions) // 2]["id"]
+    elapsed, _ = timed("-m", "recorder", "show", "--dir", str(folder), sid, "--json")
+    print(f"  show ID --json           {elapsed:6.2f} s   (Python and imports alone: {startup:.2f} s)")
+    report(bench="big_show", label=label, seconds=elapsed, startup=startup)
+    with tempfile.TemporaryDirectory() as out_dir:
+        elapsed, _ = timed(
+            "-m", "recorder", "export", "--dir", str(folder), sid, "-o", str(Path(out_dir) / "one.trail")
+        )
+    print(f"  export ID                {elapsed:6.2f} s")
+    report(bench="big_export", label=label, seconds=elapsed)
+    index = folder / ".sessiontrail-index"
+    index.unlink(missing_ok=True)
+    cold = store_child(folder, save=True)
+    warm = store_child(folder, save=False)
+    index_mb = index.stat().st_size / 1e6 if index.exists() else 0.0
+    print(
+        f"  open, cold               {cold['seconds']:6.2f} s   peak {cold['peak_mb']:.0f} MB"
+        f" ({cold['peak_after_mb']:.0f} MB after writing the index)"
+    )
+    print(
+        f"  open, second             {warm['seconds']:6.2f} s   peak {warm['peak_mb']:.0f} MB (from index: {warm['from_index']})"
+    )
+    print(f"  biggest session's trace  {warm['trace_s'] * 1000:6.0f} ms  ({warm['nodes']:,} nodes)")
+    print(f"  index cache              {index_mb:6.1f} MB  ({index_mb * 1e6 / data:.2f}x the data)")
+    report(
+        bench="big_open",
+        label=label,
+        cold_s=cold["seconds"],
+        cold_peak_mb=cold["peak_mb"],
+        cold_peak_after_index_mb=cold["peak_after_mb"],
+        second_s=warm["seconds"],
+        second_peak_mb=warm["peak_mb"],
+        index_ratio=index_mb * 1e6 / data,
+        trace_ms=warm["trace_s"] * 1000,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--scales", default="1,10,100", help="divisors of --sessions to run")
+    parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--rotate-mb", type=float, default=16)
+    parser.add_argument("--keep", type=Path, default=Path(tempfile.gettempdir()) / "sessiontrail-big")
+    args = parser.parse_args()
+    print(f"machine: {os.uname().machine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    for divisor in sorted((int(d) for d in args.scales.split(",")), reverse=True):
+        sessions = args.sessions // divisor
+        folder = args.keep / f"sessions-{sessions}-{args.writers}w-{args.rotate_mb:g}mb"
+        marker = folder / ".built"
+        if not marker.exists():
+            if folder.exists():
+                for path in folder.iterdir():
+                    path.unlink()
+            folder.mkdir(parents=True, exist_ok=True)
+            seconds = build(folder, sessions, args.writers, int(args.rotate_mb * (1 << 20)))
+            marker.write_text(str(seconds))
+            print(f"built {sessions:,} sessions with {args.writers} writers in {seconds:.1f} s")
+        measure(folder, f"{sessions:,} sessions, {sessions * (3 * STEPS + 1):,} nodes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""File summaries (format_spec.md 3.2) only save time: reading one session through them gives
+exactly what a full read of the folder gives, also after a crash, truncation, damage, and
+when a summary is stale or corrupt."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from recorder._format import SUMMARY_AT_SIZE, decode_summary, summary_offset
+from recorder.catalog import Catalog, load
+from recorder.reader import FolderReader
+from recorder.summary import node_summary, session_summary
+
+CHILD_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+# Several threads record sessions into small files (many rotations, sessions crossing files,
+# interleaved frames), one session is annotated, one is still running when the process is
+# killed; a second process writes a few sessions and exits cleanly.
+CHILD = r"""
+import sys, threading, time
+import recorder
+from recorder import agent, operation, tool
+
+folder, mode = sys.argv[1], sys.argv[2]
+recorder.init(directory=folder, auto_start_session=False, rotate_bytes=12 * 1024,
+              flush_interval=0.01, heartbeat_interval=0.05)
+
+@tool
+def search(q):
+    return q * 3
+
+@agent
+class Worker:
+    @operation
+    def step(self, i):
+        recorder.record(recorder.LLMEvent(model="gpt-4o-mini", prompt_tokens=i, completion_tokens=2, cost=0.001))
+        if i % 5 == 0:
+            recorder.record(recorder.ErrorEvent(error_type="Flaky", details="x" * (i % 40)))
+        return search(str(i))
+
+def run(n, steps, end):
+    for k in range(n):
+        session = recorder.start_session(tags=[f"t{n}", mode], name=f"{mode} {n}.{k}")
+        worker = Worker()
+        for i in range(steps):
+            worker.step(i)
+        if end:
+            session.end_session("Fail" if k % 3 == 0 else "Success")
+        recorder.flush()
+        print(session.id, flush=True)
+
+if mode == "crash":
+    running = recorder.start_session(tags=["running"], name="still running")
+    Worker().step(1)
+    recorder.annotate(running.id, "quality", 2, note="looked at while running")
+    threads = [threading.Thread(target=run, args=(n, 40, True)) for n in (3, 4, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("done", flush=True)
+    time.sleep(60)  # killed here, with a session still open and the last file unfinished
+else:
+    run(2, 120, True)
+"""
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("summaries") / "sessions"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(folder), "crash"], stdout=subprocess.PIPE, text=True, env=CHILD_ENV
+    )
+    with proc:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.strip() == "done":
+                break
+        # Killed while it writes heartbeats of the running session into a file not yet closed.
+        deadline = time.monotonic() + 30
+        while len(summarized(folder)) == len(list(folder.glob("*.trail"))) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+    subprocess.run([sys.executable, "-c", CHILD, str(folder), "clean"], check=True, env=CHILD_ENV, timeout=120)
+    return folder
+
+
+def seen(catalog: Catalog, sid: str) -> tuple:
+    """Everything a person is shown of one session: its summary, every node, its breakdowns."""
+    session = catalog.sessions[sid]
+    summary = session_summary(session, now_ns=0)
+    summary["files"] = sorted(summary["files"])
+    nodes = sorted((node_summary(session, n, 0) for n in session.nodes.values()), key=lambda d: d["id"])
+    return summary, nodes, session.models, session.agents, catalog.host_info(session)
+
+
+def read_one(folder: Path, sid: str) -> tuple[Catalog, FolderReader]:
+    reader = FolderReader([folder], wanted=lambda s: s == sid)
+    catalog = Catalog()
+    reader.poll(final=True, apply=catalog.apply)
+    return catalog, reader
+
+
+def check_equivalent(folder: Path) -> int:
+    """Read every session of the folder alone and compare it with the full read; return how
+    many files were read through their summary."""
+    full, _ = load(folder)
+    used = 0
+    for sid in full.sessions:
+        one, reader = read_one(folder, sid)
+        assert seen(one, sid) == seen(full, sid), sid
+        used = max(used, reader.summaries_used)
+    return used
+
+
+def summarized(folder: Path) -> list[Path]:
+    """Files that end with a valid summary, biggest first."""
+    found = []
+    for path in folder.glob("*.trail"):
+        data = path.read_bytes()
+        at = summary_offset(data[-SUMMARY_AT_SIZE:], len(data))
+        if at is not None and decode_summary(data[at:-SUMMARY_AT_SIZE], at) is not None:
+            found.append(path)
+    return sorted(found, key=lambda p: -p.stat().st_size)
+
+
+def test_closed_files_end_with_a_summary_and_the_crashed_one_does_not(recorded):
+    files = sorted(recorded.glob("*.trail"))
+    with_summary = set(summarized(recorded))
+    assert len(files) > 10 and len(with_summary) == len(files) - 1, (len(files), len(with_summary))
+    (crashed,) = set(files) - with_summary
+    catalog, _ = load([crashed])
+    assert any(s.name == "still running" for s in catalog.sessions.values())
+
+
+def test_one_session_read_through_summaries_equals_the_full_read(recorded):
+    full, _ = load(recorded)
+    assert len(full.sessions) == 3 + 4 + 5 + 2 + 1
+    assert check_equivalent(recorded) > 0
+    # Every closed file is read through its summary, and only a small part of the bytes.
+    sid = next(s.id for s in full.sessions.values() if s.name == "clean 2.0")
+    _, reader = read_one(recorded, sid)
+    everything = FolderReader([recorded])
+    everything.poll(final=True)
+    assert reader.summaries_used == len(summarized(recorded))
+    assert 0 < reader.bytes_read < everything.bytes_read / 3, (reader.bytes_read, everything.bytes_read)
+
+
+def damaged_copy(recorded: Path, tmp_path: Path, damage) -> Path:
+    folder = tmp_path / "copy"
+    shutil.copytree(recorded, folder)
+    damage(summarized(folder))
+    return folder
+
+
+def flip(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+def summary_at(path: Path) -> int:
+    data = path.read_bytes()
+    at = summary_offset(data[-SUMMARY_AT_SIZE:], len(data))
+    assert at is not None
+    return at
+
+
+DAMAGE = {
+    # a frame in the middle of a file fails its checksum: both reads skip it
+    "frame damaged": lambda files: flip(files[0], summary_at(files[0]) // 2),
+    # the summary's own bytes, or the frame that says where it is
+    "summary corrupt": lambda files: flip(files[0], summary_at(files[0]) + 20),
+    "summary_at corrupt": lambda files: flip(files[1], files[1].stat().st_size - 5),
+    # cut short (copied half-written): the summary is gone
+    "truncated": lambda files: os.truncate(files[0], files[0].stat().st_size * 2 // 3),
+    # stale: bytes appended after the summary, or another file's bytes put in front
+    "appended": lambda files: files[0].write_bytes(files[0].read_bytes() + files[2].read_bytes()[12:]),
+    "inserted": lambda files: files[0].write_bytes(
+        files[0].read_bytes()[:12] + files[2].read_bytes()[12:-100] + files[0].read_bytes()[12:]
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGE))
+def test_damaged_stale_or_corrupt_summaries_change_nothing(recorded, tmp_path, case):
+    folder = damaged_copy(recorded, tmp_path, DAMAGE[case])
+    check_equivalent(folder)
+
+
+def test_a_copy_of_a_file_beside_it_counts_once_through_summaries(recorded, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(recorded, folder)
+    files = summarized(folder)
+    shutil.copy(files[0], folder / "copy-of-one.trail")
+    data = files[1].read_bytes()
+    (folder / "half-copy.trail").write_bytes(data[: len(data) // 2])  # no summary: read in full
+    assert check_equivalent(folder) > 0
+
+
+def test_a_writer_that_cannot_finish_its_summary_leaves_no_torn_tail(tmp_path, monkeypatch):
+    """A summary that fails to write part-way is cut off again: the file reads as it did."""
+    import recorder
+    from recorder import _state, _writer
+
+    real = _writer._write_all
+    calls = []
+
+    def failing(fd, data):
+        if data[-21:-17] == b"\x91\x93\x0c\xcf":  # a summary, ending with its summary_at frame
+            calls.append(len(data))
+            os.write(fd, data[:7])
+            return 7, "No space left on device"
+        return real(fd, data)
+
+    monkeypatch.setattr(_writer, "_write_all", failing)
+    _state.reset()
+    folder = tmp_path / "s"
+    recorder.init(directory=folder, auto_start_session=False)
+    with recorder.start_session(name="one"):
+        recorder.record(recorder.ActionEvent(action_type="x"))
+    _state.reset()
+    catalog, batch = load(folder)
+    assert not batch.problems
+    assert [s.name for s in catalog.sessions.values()] == ["one"]
+    assert calls and summarized(folder) == []
+
+
+def test_verify_finds_nothing_wrong_with_summarized_files(recorded):
+    clean = recorded.parent / "clean"
+    if not clean.exists():
+        shutil.copytree(recorded, clean)
+        for path in set(clean.glob("*.trail")) - set(summarized(clean)):
+            path.unlink()  # the crashed writer's last file, whose tail was cut by the kill
+    result = subprocess.run(
+        [sys.executable, "-m", "recorder", "verify", str(clean)], capture_output=True, text=True, env=CHILD_ENV
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_show_and_export_of_one_session_match_the_full_read(recorded, tmp_path):
+    full, _ = load(recorded)
+    session = next(s for s in full.sessions.values() if s.name == "crash 4.1")
+    result = subprocess.run(
+        [sys.executable, "-m", "recorder", "show", "--dir", str(recorded), session.id[:8], "--json"],
+        capture_output=True,
+        text=True,
+        env=CHILD_ENV,
+        check=True,
+    )
+    shown = json.loads(result.stdout)
+    expected = session_summary(session, now_ns=0)
+    assert {k: shown[k] for k in ("id", "name", "event_count", "error_count", "llm_calls", "cost")} == {
+        k: expected[k] for k in ("id", "name", "event_count", "error_count", "llm_calls", "cost")
+    }
+    assert sorted(e["id"] for e in shown["events"]) == sorted(f"{i:016x}" for i in session.nodes)
+    out = tmp_path / "one.trail"
+    subprocess.run(
+        [sys.executable, "-m", "recorder", "export", "--dir", str(recorded), session.id, "-o", str(out)],
+        capture_output=True,
+        env=CHILD_ENV,
+        check=True,
+    )
+    exported, _ = load(out)
+    assert seen(exported, session.id)[1] == seen(full, session.id)[1]
