@@ -159,6 +159,21 @@ def intact(records: list[list[Any]], **file: Any) -> bytes:
     return header() + frame(file_record(**file)) + frame(*records)
 
 
+def summarized() -> bytes:
+    """Two sessions in alternating frames, closed with a summary (section 3.2) of where each
+    one's records are: the first frame, then S1 in frames 2 and 3, S2 in frames 4 and 5."""
+    first, second = a_session(S1), a_session(S2, offset_ms=100)
+    data = header(2, 3) + frame(file_record())
+    ranges: dict[str, list[int]] = {S1: [], S2: []}
+    for sid, records in ((S1, first[:5]), (S1, first[5:]), (S2, second[:5]), (S2, second[5:])):
+        start = len(data)
+        data += frame(*records)
+        ranges[sid] += [start, len(data)] if not ranges[sid] or ranges[sid][-1] != start else []
+        ranges[sid][-1] = len(data)
+    summary_at = struct.pack(">4sQBQ", bytes((0x91, 0x93, 12, 0xCF)), ms(300), 0xCF, len(data))
+    return data + frame([11, ms(300), len(data), ranges]) + frame(raw=summary_at)
+
+
 def build() -> None:
     shutil.rmtree(CASES, ignore_errors=True)
     body = a_session()
@@ -304,6 +319,9 @@ def build() -> None:
         [10, ms(29), S1, None, "quality", [1, 2], "ana@laptop"],  # a value that is none of the three: dropped
     ]
     write("annotations", {"a.trail": header(2, 2) + frame(file_record()) + frame(*judged)})
+    write("summary", {"a.trail": summarized()})
+    stale = summarized() + frame(event(97, ms(200), "action", "appended after the summary", sid=S2))
+    write("summary-stale", {"a.trail": stale})
     for folder in sorted(CASES.iterdir()):
         (folder / "expected.json").write_text(json.dumps(expected(folder), indent=1, ensure_ascii=False) + "\n")
 
