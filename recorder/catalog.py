@@ -113,9 +113,12 @@ class SessionInfo:
         if kind == rules.AGENT_KIND:
             _add(self.agents, name, sign, 0, None)
             return
-        attrs = decode_attrs(packed)
-        if end_packed is not None:
-            attrs = {**attrs, **decode_attrs(end_packed)}
+        if _holds_totals(packed, kind) or _holds_totals(end_packed, kind):
+            attrs = decode_attrs(packed)
+            if end_packed is not None:
+                attrs = {**attrs, **decode_attrs(end_packed)}
+        else:
+            attrs = {}  # what decoding would give, as far as totals go (most tool spans)
         cost = _num(attrs.get("cost"))
         if cost is not None:
             cost *= sign
@@ -510,6 +513,16 @@ def _fast_node(
     return True
 
 
+def _holds_totals(packed: bytes | None, kind: str) -> bool:
+    """Whether packed attributes may hold a key the totals of a node of this kind read
+    (``cost``; for LLM calls also the token counts and ``model``). msgpack keeps a key's text
+    as its UTF-8 bytes, so a key that is not among the bytes is not in the map: most nodes are
+    then counted without decoding their attributes, with the same result."""
+    if packed is None:
+        return False
+    return b"cost" in packed or (kind == rules.LLM_KIND and (b"_tokens" in packed or b"model" in packed))
+
+
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -528,7 +541,7 @@ def _finish(session: SessionInfo, table: NodeTable, row: int, record: list[Any],
             new_kind = more["kind"]
         if type(more.get("name")) is str:
             new_name = more["name"]
-    if new_kind != kind or (end_packed is not None and kind in rules.ATTRIBUTE_KINDS):
+    if new_kind != kind or (kind in rules.ATTRIBUTE_KINDS and _holds_totals(end_packed, kind)):
         parent = table.parents[row]
         session._count(kind, table.name(row), parent, table.attrs(row), -1)
         table.finish(row, end, status, end_packed)

@@ -2,6 +2,8 @@
 
 - ``catalog._fast_node`` (spans and events of a session already known in a chunk) against
   ``Catalog._apply_record`` (every record, every case);
+- counting a node's totals without decoding attributes that cannot hold what totals read
+  (``catalog._holds_totals``) against always decoding them;
 - the plain-function span wrapper (``decorators._span_function``) against the general wrapper
   (``decorators._wrap`` with ``_span_opener``).
 """
@@ -13,7 +15,7 @@ from typing import Any
 
 import msgpack
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from recorder._format import T_EVENT, T_SESSION_START, T_SPAN_END, T_SPAN_START
@@ -157,3 +159,34 @@ def test_verify_reports_as_dropped_exactly_the_records_the_catalog_drops(record)
     added = sum(len(s.table) for s in catalog.sessions.values())
     dropped = any(issue.startswith("dropped") for issue in record_issues(list(record)))
     assert added == (0 if dropped else 1), (record, record_issues(list(record)))
+
+
+total_keys = st.sampled_from(
+    ["cost", "prompt_tokens", "completion_tokens", "model", "costs", "x_tokens", "modelx", "a"]
+)
+values = st.one_of(st.integers(-5, 5000), st.floats(allow_nan=False), st.text(max_size=6), st.binary(max_size=6))
+maps = st.dictionaries(
+    st.one_of(total_keys, st.text(max_size=5)), st.one_of(values, st.dictionaries(total_keys, values))
+)
+packed_maps = st.one_of(st.none(), maps.map(msgpack.packb), st.binary(max_size=12))
+
+
+@settings(max_examples=400, deadline=None)
+@given(kind=st.sampled_from(["llm", "tool", "embedding", "agent", "error", "x"]), start=packed_maps, end=packed_maps)
+@example(kind="llm", start=msgpack.packb({"model": "m"}), end=None)  # each key the totals read, alone
+@example(kind="llm", start=None, end=msgpack.packb({"prompt_tokens": 3}))
+@example(kind="llm", start=msgpack.packb({"completion_tokens": 3}), end=msgpack.packb({"a": 1}))
+@example(kind="tool", start=msgpack.packb({"a": 1}), end=msgpack.packb({"cost": 0.5}))
+@example(kind="embedding", start=msgpack.packb({"cost": 2}), end=None)
+def test_counting_without_decoding_gives_the_decoded_totals(kind, start, end):
+    from recorder import catalog
+
+    def totals(always_decode: bool) -> tuple:
+        info = SessionInfo("s")
+        with pytest.MonkeyPatch.context() as patch:
+            if always_decode:
+                patch.setattr(catalog, "_holds_totals", lambda packed, kind: packed is not None)
+            info._count(kind, "n", -1, start, 1, end)
+        return (info.cost, info.llm_calls, info.tool_calls, info.prompt_tokens, info.completion_tokens, info.models)
+
+    assert totals(False) == totals(True)
