@@ -128,6 +128,19 @@ class NodeTable:
         table._load = load
         return table
 
+    @property
+    def loaded(self) -> bool:
+        """False for a deferred table whose columns were never used."""
+        return object.__getattribute__(self, "_load") is None
+
+    def take(self, other: NodeTable) -> None:
+        """Become other (a table read separately with the same strings): fills a deferred
+        table in place, so whoever holds it sees the nodes."""
+        self._load = None
+        for name in NodeTable.__slots__:
+            if name not in ("strings", "_load"):
+                setattr(self, name, getattr(other, name))
+
     def __getattr__(self, name: str) -> Any:
         # Called only for a slot not yet set: the columns of a deferred table.
         load = object.__getattribute__(self, "_load")

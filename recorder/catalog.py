@@ -84,6 +84,10 @@ class SessionInfo:
     # span id -> errors recorded inside it (error events, failed spans): a failed span with
     # one is not counted again, so one failure crossing several spans counts once.
     errors_inside: dict[int, int] = field(default_factory=dict)
+    # Its table and totals were folded from its records as they were read. False once the
+    # catalog let go of its nodes (``Catalog.unload``): it then folds no more records and is
+    # read again whole instead (``Catalog.stale``).
+    folded: bool = True
 
     @property
     def nodes(self) -> NodesView:
@@ -176,10 +180,14 @@ class SessionInfo:
 class Catalog:
     """All sessions seen so far in a folder, updated by applying reader batches."""
 
-    def __init__(self) -> None:
+    def __init__(self, strings: Strings | None = None) -> None:
         self.sessions: dict[str, SessionInfo] = {}
         self.file_meta: dict[Path, dict[str, Any]] = {}
-        self.strings = Strings()  # kinds, names, statuses and paths, shared by all sessions
+        # kinds, names, statuses and paths, shared by all sessions (and by catalogs reading
+        # some of them again: their tables can then be swapped in)
+        self.strings = strings if strings is not None else Strings()
+        # Unloaded sessions that records were read for since: to be read again whole.
+        self.stale: set[str] = set()
         self._pending_ends: dict[tuple[str, int], tuple[list[Any], Path]] = {}
         self._waiting_annotations: dict[str, list[list[Any]]] = {}  # for sessions not read yet
 
@@ -234,6 +242,7 @@ class Catalog:
                 known = self.sessions.get(record[2]) if type(record[2]) is str else None
                 if (
                     known is not None
+                    and known.folded
                     and known.start_file is not None
                     and not known.start_continued
                     and known.start is not None
@@ -253,7 +262,7 @@ class Catalog:
             if sid is not None:
                 changed.add(sid)
                 candidate = self.sessions.get(sid)
-                if candidate is not None and candidate.start is not None:
+                if candidate is not None and candidate.start is not None and candidate.folded:
                     session, table, last_sid = candidate, candidate.table, sid
                     if source is None:  # once per chunk: the file record comes first
                         source = self._source_of(path)
@@ -296,12 +305,54 @@ class Catalog:
             del session.files[path]
             if not session.files:
                 del self.sessions[sid]
+                self.stale.discard(sid)
+                continue
+            if not session.folded:
+                self.stale.add(sid)
                 continue
             session.table = session.table.without_file(path)
             if session.end_file == path:
                 session.end = session.end_state = session.reason = session.end_file = None
             session._recount()
         return changed
+
+    def unload(self, sid: str, load: Callable[[NodeTable], None]) -> None:
+        """Let go of a session's nodes, keeping what the session list shows of it; load(table)
+        fills its table again when something uses it. Records read for it afterwards are not
+        folded: it is marked stale, to be read again whole (``read_sessions``)."""
+        session = self.sessions[sid]
+        session.table = NodeTable.deferred(self.strings, load)
+        session.folded = False
+        session.errors_inside = {}
+
+    def settled(self, sid: str) -> bool:
+        """Whether a session ended with nothing of it waiting (a span_end before its start):
+        its nodes can be let go and read again when wanted."""
+        session = self.sessions.get(sid)
+        return (
+            session is not None
+            and session.end_state is not None
+            and not (self._pending_ends and any(key[0] == sid for key in self._pending_ends))
+        )
+
+    def replace(self, fresh: SessionInfo) -> None:
+        """Put a session read again whole in place of the stale one (keeping the annotations
+        read so far, which come from files of their own)."""
+        old = self.sessions.get(fresh.id)
+        if old is not None:
+            fresh.annotations = old.annotations
+        self.sessions[fresh.id] = fresh
+        self.stale.discard(fresh.id)
+
+    def _unfolded(self, sid: str, path: Path) -> bool:
+        """A record for sid was read: True (and sid marked stale) if sid no longer folds."""
+        session = self.sessions.get(sid)
+        if session is None or session.folded:
+            return False
+        if path not in session.files:
+            session.files[path] = None
+        self.stale.add(sid)
+        return True
 
     # -------------------------------------------------------------- records
     def _session(self, sid: str, path: Path, ts: int | None) -> SessionInfo:
@@ -336,7 +387,7 @@ class Catalog:
         if code == T_HEARTBEAT:
             interval = _num(record[3])
             for sid in _list(record[2]):
-                if isinstance(sid, str):
+                if isinstance(sid, str) and not self._unfolded(sid, path):
                     session = self._session(sid, path, ts)
                     if interval:
                         session.heartbeat_interval = interval
@@ -344,8 +395,11 @@ class Catalog:
         if code == T_DROPPED:
             count = _int(record[3]) or 0
             for sid in _list(record[2]):
-                if isinstance(sid, str) and sid in self.sessions:
-                    self.sessions[sid].dropped = max(self.sessions[sid].dropped, count)
+                if isinstance(sid, str) and sid in self.sessions and not self._unfolded(sid, path):
+                    session = self.sessions[sid]
+                    session.dropped = max(session.dropped, count)
+                    if path not in session.files:
+                        session.files[path] = None  # so a read of the session's files sees it
             return None
         if code == T_ANNOTATION:
             self._annotate(record)
@@ -353,6 +407,8 @@ class Catalog:
         sid = record[2]
         if not isinstance(sid, str):
             return None
+        if self._unfolded(sid, path):
+            return sid
         session = self._session(sid, path, ts)
         if code == T_EVENT:
             self._add_node(session, record, path, ts, is_span=False)
@@ -553,6 +609,17 @@ def _finish(session: SessionInfo, table: NodeTable, row: int, record: list[Any],
             table.restate(row, kind, new_name)
     if status == "error":
         session._count_failure(table.ids[row], table.parents[row])
+
+
+def read_sessions(paths: Iterable[Path], wanted: set[str], strings: Strings | None = None) -> Catalog:
+    """The wanted sessions read whole from paths (their files; through the files' summaries),
+    into a catalog sharing ``strings`` so their tables can replace another catalog's."""
+    from .reader import FolderReader
+
+    reader = FolderReader(sorted(set(paths)), wanted=wanted.__contains__)
+    catalog = Catalog(strings)
+    reader.poll(final=True, apply=catalog.apply)
+    return catalog
 
 
 def load(paths: Iterable[str | Path] | str | Path, *, sessions: Iterable[str] | None = None) -> tuple[Catalog, Batch]:

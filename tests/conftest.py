@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,89 @@ def write_aged_sessions(folder: Path) -> tuple[Path, Path, Path, Path]:
     os.utime(folder / "notes.trail", ns=(now - 300 * day, now - 300 * day))
 
     return old, b, c, live
+
+
+CHILD_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+# Several threads record sessions into small files (many rotations, sessions crossing files,
+# interleaved frames), one session is annotated, one is still running when the process is
+# killed; a second process writes a few sessions and exits cleanly.
+CHILD = r"""
+import sys, threading, time
+import recorder
+from recorder import agent, operation, tool
+
+folder, mode = sys.argv[1], sys.argv[2]
+recorder.init(directory=folder, auto_start_session=False, rotate_bytes=12 * 1024,
+              flush_interval=0.01, heartbeat_interval=0.05)
+
+@tool
+def search(q):
+    return q * 3
+
+@agent
+class Worker:
+    @operation
+    def step(self, i):
+        recorder.record(recorder.LLMEvent(model="gpt-4o-mini", prompt_tokens=i, completion_tokens=2, cost=0.001))
+        if i % 5 == 0:
+            recorder.record(recorder.ErrorEvent(error_type="Flaky", details="x" * (i % 40)))
+        return search(str(i))
+
+def run(n, steps, end):
+    for k in range(n):
+        session = recorder.start_session(tags=[f"t{n}", mode], name=f"{mode} {n}.{k}")
+        worker = Worker()
+        for i in range(steps):
+            worker.step(i)
+        if end:
+            session.end_session("Fail" if k % 3 == 0 else "Success")
+        recorder.flush()
+        print(session.id, flush=True)
+
+if mode == "crash":
+    running = recorder.start_session(tags=["running"], name="still running")
+    Worker().step(1)
+    recorder.annotate(running.id, "quality", 2, note="looked at while running")
+    threads = [threading.Thread(target=run, args=(n, 40, True)) for n in (3, 4, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("done", flush=True)
+    time.sleep(60)  # killed here, with a session still open and the last file unfinished
+else:
+    run(2, 120, True)
+"""
+
+
+@pytest.fixture(scope="session")
+def recorded(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("summaries") / "sessions"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(folder), "crash"], stdout=subprocess.PIPE, text=True, env=CHILD_ENV
+    )
+    with proc:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if line.strip() == "done":
+                break
+        # Killed while it writes heartbeats of the running session into a file not yet closed.
+        deadline = time.monotonic() + 30
+        while len(summarized(folder)) == len(list(folder.glob("*.trail"))) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+    subprocess.run([sys.executable, "-c", CHILD, str(folder), "clean"], check=True, env=CHILD_ENV, timeout=120)
+    return folder
+
+
+def summarized(folder: Path) -> list[Path]:
+    """Files that end with a valid summary, biggest first."""
+    from recorder._format import SUMMARY_AT_SIZE, decode_summary, summary_offset
+
+    found = []
+    for path in folder.glob("*.trail"):
+        data = path.read_bytes()
+        at = summary_offset(data[-SUMMARY_AT_SIZE:], len(data))
+        if at is not None and decode_summary(data[at:-SUMMARY_AT_SIZE], at) is not None:
+            found.append(path)
+    return sorted(found, key=lambda p: -p.stat().st_size)

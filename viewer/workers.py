@@ -8,11 +8,13 @@ debounced poll, so growth shows within a poll interval even when events are miss
 from __future__ import annotations
 
 import time
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from recorder import _annotate
+from recorder.catalog import SessionInfo
 from recorder.prune import PrunePlan, plan_prune
 from recorder.query import QueryError, session_query
 
@@ -54,6 +56,7 @@ class StoreWorker(QObject):
         self._watcher: FolderWatcher | None = None
         self._existing: list[bool] = []
         self._query: str | None = None
+        self._query_hits: frozenset[str] = frozenset()
         self._stopped = False
         self._trace_timer: QTimer | None = None
         self._trace_due = 0.0  # monotonic time before which a changed selection waits
@@ -156,7 +159,9 @@ class StoreWorker(QObject):
         self._query = text or None
         self._answer_query()
 
-    def _answer_query(self) -> None:
+    def _answer_query(self, changed: Collection[str] | None = None) -> None:
+        """Evaluate the query over every session, or only over those that changed (a clause
+        over nodes reads the nodes of sessions let go of, so it is not run again for all)."""
         if self._store is None or self._query is None:
             return
         try:
@@ -164,8 +169,17 @@ class StoreWorker(QObject):
         except QueryError:
             return  # the list shows why; nothing to evaluate
         now = time.time_ns()
-        ids = frozenset(sid for sid, s in self._store.catalog.sessions.items() if matches(s, now))
-        self.queried.emit(self._query, ids)
+        catalog = self._store.catalog
+        ids = list(catalog.sessions) if changed is None else [sid for sid in changed if sid in catalog.sessions]
+        if "has" in self._query.lower():  # nodes are needed: read them back a chunk at a time
+            sessions: Iterable[SessionInfo] = self._store.with_nodes(ids)
+        else:
+            sessions = (catalog.sessions[sid] for sid in ids)
+        hits = {s.id for s in sessions if matches(s, now)}
+        if changed is not None:
+            hits |= {sid for sid in self._query_hits if sid not in changed and sid in catalog.sessions}
+        self._query_hits = frozenset(hits)
+        self.queried.emit(self._query, self._query_hits)
 
     @Slot(float)
     def plan_prune(self, age_seconds: float) -> None:
@@ -189,8 +203,7 @@ class StoreWorker(QObject):
             return
         rows = self._store.rows()
         chosen = session_filter.apply(rows)
-        sessions = self._store.catalog.sessions
-        latency = latencies(sessions[r.id] for r in chosen if r.id in sessions)
+        latency = latencies(self._store.with_nodes(r.id for r in chosen))
         self.analyzed.emit(compute(chosen, latency=latency), len(rows))
 
     @Slot()
@@ -208,7 +221,7 @@ class StoreWorker(QObject):
         if first or update.rows or update.removed or update.records:
             self.updated.emit(update)
             if self._query is not None and (update.rows or update.removed):
-                self._answer_query()
+                self._answer_query(None if update.full else {r.id for r in update.rows} | set(update.removed))
         if first:
             self.loaded.emit()
             if self._index_timer is not None:

@@ -34,7 +34,7 @@ log = logging.getLogger("sessiontrail")
 
 INDEX_NAME = ".sessiontrail-index"
 MAGIC = b"STRAIL-INDEX\n"
-VERSION = 10
+VERSION = 11
 COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
 
@@ -109,7 +109,9 @@ def _session(session: SessionInfo, strings: Strings) -> list[Any]:
         value = getattr(session, name)
         if name == "table":
             pending = object.__getattribute__(value, "_load")
-            if pending is not None:  # restored from an index and never opened: the same bytes
+            if not session.folded:
+                value = None  # let go of (viewer.core.store): read from its files when shown
+            elif pending is not None:  # restored from an index and never opened: the same bytes
                 value = pending.saved
             else:
                 source = value.source
@@ -192,7 +194,8 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
     table_at, files_at = at["table"], at["files"]
     paths_at = [at[name] for name in _PATH_FIELDS]
     for saved in document["sessions"]:
-        saved[table_at] = _table(saved[table_at], strings)
+        table = saved[table_at]
+        saved[table_at] = _table(table, strings) if table is not None else NodeTable.deferred(strings, _nothing)
         saved[files_at] = dict.fromkeys(values[i] for i in saved[files_at])
         for i in paths_at:
             if saved[i] is not None:
@@ -200,6 +203,10 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
         session = SessionInfo(*saved)
         catalog.sessions[session.id] = session
     return reader, catalog
+
+
+def _nothing(table: NodeTable) -> None:
+    """The nodes of a session saved without them, until the store says where to read them."""
 
 
 def _table(saved: dict[str, Any], strings: Strings) -> NodeTable:
