@@ -15,6 +15,7 @@ from ._nodes import Node
 from ._state import default_directory
 from .catalog import Catalog, SessionInfo, load, wanted_sessions
 from .display import format_cost, format_duration, format_tokens
+from .folder import Folder
 from .reader import Batch, FolderReader, Problem
 from .summary import hex_id, iso, node_summary, session_summary
 
@@ -215,16 +216,23 @@ def cmd_ls(args: argparse.Namespace) -> int:
         where = session_query(args.where or "")
     except QueryError as exc:
         raise UsageError(f"--where: {exc}") from None
-    catalog, batch = load(_paths(args.dir))
-    _report(batch.problems)
+    # Read as the viewer reads: from the folder's index cache, kept current, so listing a big
+    # folder again reads only what is new.
+    folder = Folder(_paths(args.dir))
+    _, batch = folder.poll()
+    folder.save_index()
+    _report([p for p in batch.problems if p.kind == "missing"] + folder.problems())
     now = time.time_ns()
-    sessions = [
+    listed = [
         s
-        for s in catalog.ordered()
-        if all(t in s.tags for t in args.tag)
-        and (args.status is None or s.status(now) == args.status)
-        and where(s, now)
+        for s in folder.catalog.ordered()
+        if all(t in s.tags for t in args.tag) and (args.status is None or s.status(now) == args.status)
     ]
+    if args.where and "has" in args.where.lower():  # a clause over nodes: read them back in chunks
+        hits = {s.id for s in folder.with_nodes([s.id for s in listed]) if where(s, now)}
+    else:
+        hits = {s.id for s in listed if where(s, now)}
+    sessions = [s for s in listed if s.id in hits]
     if args.json:
         json.dump([session_summary(s, now) for s in sessions], sys.stdout, indent=2, ensure_ascii=False)
         print()

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
 
 from conftest import cli
 
+from recorder import index_cache
 from recorder._format import FILE_HEADER_SIZE, FRAME_HEADER, FRAME_HEADER_SIZE
 from recorder.decorators import agent, operation
 from recorder.reader import read_file
 from recorder.summary import node_summary, session_summary
-from viewer.core import index_cache
 
 
 def record_some(rec, tag: str, n: int = 30) -> None:
@@ -166,3 +167,24 @@ def test_a_copied_file_an_export_beside_the_originals_and_a_repeated_frame_count
     path.write_bytes(data + frames[-1])
     assert counts(folder) == expected
     assert any("repeated frame" in p.message for p in read_file(path)[1])
+
+
+def test_ls_reads_from_the_index_and_lists_what_a_cold_read_lists(rec, folder):
+    from recorder.folder import Folder
+
+    for tag in ("a", "b"):
+        record_some(rec, tag)
+    rec.shutdown()
+    cold = cli("ls", str(folder), "--json")
+    first = Folder([folder])
+    first.poll()
+    assert first.save_index(min_records=0)
+    record_some(rec, "c")  # read from where the index stopped
+    rec.flush()
+    warm = json.loads(cli("ls", str(folder), "--json").stdout)
+    (folder / index_cache.INDEX_NAME).unlink()
+    again = json.loads(cli("ls", str(folder), "--json").stdout)
+    assert warm == again
+    assert [s["name"] for s in warm][:2] == [s["name"] for s in json.loads(cold.stdout)]
+    where = cli("ls", str(folder), "--json", "--where", "has(kind = error)")
+    assert {s["name"] for s in json.loads(where.stdout)} == {"session a", "session b", "session c"}

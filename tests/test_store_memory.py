@@ -98,5 +98,5 @@ def test_analytics_over_let_go_sessions_equal_the_full_read(recorded):
     store.poll()
     full, _ = load(recorded)
     ids = sorted(full.sessions)
-    assert latencies(store.with_nodes(ids, chunk=4)) == latencies(full.sessions[sid] for sid in ids)
+    assert latencies(store.folder.with_nodes(ids, chunk=4)) == latencies(full.sessions[sid] for sid in ids)
     assert all(not s.table.loaded for s in store.catalog.sessions.values() if not s.folded)

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from recorder import rules
-from recorder._nodes import NodeTable
-from recorder.catalog import Catalog, SessionInfo, read_sessions
+from recorder.catalog import Catalog, SessionInfo
+from recorder.folder import INDEX_MIN_RECORDS, Folder
 from recorder.reader import FolderReader, Problem
 
-from . import index_cache
 from .trace import Trace, build_trace
 
 
@@ -113,7 +112,6 @@ class StoreUpdate:
     full: bool  # rows holds every session (first load or a reset)
 
 
-INDEX_MIN_RECORDS = 50_000  # folders smaller than this read fast enough without an index
 TRIM_AFTER = 100_000  # records read, or nodes laid out, after which freed memory is handed back
 
 _libc: Any = None
@@ -134,54 +132,39 @@ def release_free_memory() -> None:
         _libc.malloc_trim(0)
 
 
-KEEP_TRACED = 2  # sessions last traced (shown, compared) whose nodes stay in memory
-NODES_CHUNK = 1000  # sessions whose nodes are read back at once for analytics and queries
-
-
 class SessionStore:
-    """Reads a set of folders/files incrementally into a Catalog.
-
-    Memory does not grow with the events of a folder: once a session has ended, the store
-    lets go of its nodes and keeps what the session list shows (``Catalog.unload``); its nodes
-    are read again from its files when it is shown (through the files' summaries, only its own
-    frames). Running sessions, and the sessions last shown, keep their nodes.
-    """
+    """A folder's sessions as the viewer shows them, kept current by polling ``Folder`` (which
+    keeps memory bounded: ended sessions keep only what the list shows; their nodes are read
+    back from their files when shown)."""
 
     def __init__(self, paths: Iterable[str | Path], *, index: bool = True) -> None:
-        """``index``: start from the folder's index cache if it has one (viewer.core.index_cache)
-        and write one after reading many records, so the next open is fast."""
-        self.paths = [Path(p) for p in paths]
-        self.reader = FolderReader(self.paths)
-        self.catalog = Catalog()
-        self.index_path = index_cache.cache_path(self.paths) if index else None
-        self.from_index = False
-        if self.index_path is not None:
-            cached = index_cache.load(self.index_path, self.paths)
-            if cached is not None:
-                self.reader, self.catalog = cached
-                self.from_index = True
-        self._unindexed = 0  # records read since the index was last written
+        """``index``: start from the folder's index cache if it has one and write one after
+        reading many records, so the next open is fast."""
+        self.folder = Folder(paths, index=index)
+        self.paths = self.folder.paths
         self._status: dict[str, str] = {}
         self._polled = False
         self._missing: list[Problem] = []
-        self._kept: list[str] = []  # the sessions last traced, newest last
-        self._read_back: set[str] = set()  # let-go sessions whose nodes were read again since
-        for sid, session in self.catalog.sessions.items():
-            if not session.folded:  # restored from the index without its nodes
-                self.catalog.unload(sid, self._loader(sid))
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.folder.catalog
+
+    @property
+    def reader(self) -> FolderReader:
+        return self.folder.reader
+
+    @property
+    def from_index(self) -> bool:
+        return self.folder.from_index
+
+    @property
+    def index_path(self) -> Path | None:
+        return self.folder.index_path
 
     def poll(self, progress: Callable[[int, int], None] | None = None) -> StoreUpdate:
         """Read what is new; report changed sessions, including status changes with time."""
-        changed: set[str] = set()
-
-        def apply(part: Any) -> None:
-            found = self.catalog.apply(part)
-            changed.update(found)
-            self._let_go(found)  # as it goes: a cold read of a big folder never holds it all
-
-        batch = self.reader.poll(progress=progress, apply=apply)
-        changed |= self._read_stale()
-        self._let_go(self._read_back - set(self._kept))
+        changed, batch = self.folder.poll(progress)
         self._missing = [p for p in batch.problems if p.kind == "missing"] or (
             self._missing if any(not p.exists() for p in self.paths) else []
         )
@@ -198,105 +181,29 @@ class SessionStore:
         self._polled = True
         ids = self.catalog.sessions.keys() if full else (changed - set(removed))
         rows = tuple(SessionRow.of(self.catalog.sessions[sid], now) for sid in ids)
-        self._unindexed += batch.record_count + len(batch.removed)
         if batch.record_count >= TRIM_AFTER:
             release_free_memory()
         return StoreUpdate(rows, removed, self.problems(), batch.record_count, full)
 
     def save_index(self, min_records: int = INDEX_MIN_RECORDS) -> bool:
         """Write the index cache if at least min_records were read since it was last written."""
-        if self.index_path is None or self._unindexed < min_records:
-            return False
-        self._unindexed = 0
-        return index_cache.save(self.reader, self.catalog, self.index_path)
+        return self.folder.save_index(min_records)
 
     def rows(self) -> list[SessionRow]:
         now = time.time_ns()
         return [SessionRow.of(session, now) for session in self.catalog.sessions.values()]
 
     def problems(self) -> tuple[Problem, ...]:
-        found = [p for state in self.reader.files.values() for p in state.problems]
-        return tuple(self._missing + found)
+        return tuple(self._missing + self.folder.problems())
 
-    # -------------------------------------------------------------- nodes in memory
-    def _let_go(self, sids: Iterable[str]) -> None:
-        """Unload the nodes of those sessions that ended and are not among the last traced."""
-        catalog = self.catalog
-        for sid in sids:
-            session = catalog.sessions.get(sid)
-            if session is None or sid in self._kept or not catalog.settled(sid):
-                continue
-            if session.folded or session.table.loaded:
-                catalog.unload(sid, self._loader(sid))
-                self._read_back.discard(sid)
-
-    def _loader(self, sid: str) -> Callable[[NodeTable], None]:
-        """What fills a let-go session's table when something uses it: its files, read for it."""
-        files = tuple(self.catalog.sessions[sid].files)
-        strings, read_back = self.catalog.strings, self._read_back
-
-        def load(table: NodeTable) -> None:
-            fresh = read_sessions(files, {sid}, strings).sessions.get(sid)
-            if fresh is not None:
-                table.take(fresh.table)
-            read_back.add(sid)
-
-        return load
-
-    def _read_stale(self) -> set[str]:
-        """Read again whole the let-go sessions that records were read for."""
-        catalog = self.catalog
-        stale = {sid for sid in catalog.stale if sid in catalog.sessions}
-        catalog.stale.clear()
-        if not stale:
-            return set()
-        fresh = read_sessions((p for sid in stale for p in catalog.sessions[sid].files), stale, catalog.strings)
-        for sid in stale:
-            if sid in fresh.sessions:
-                catalog.replace(fresh.sessions[sid])
-        catalog._pending_ends.update((key, end) for key, end in fresh._pending_ends.items() if key[0] in stale)
-        for path, meta in fresh.file_meta.items():
-            catalog.file_meta.setdefault(path, meta)
-        self._let_go(stale)
-        return stale
-
-    def with_nodes(self, ids: Iterable[str], chunk: int = NODES_CHUNK) -> Iterator[SessionInfo]:
-        """The sessions with their nodes at hand (for analytics and queries over nodes): those
-        let go are read back a chunk at a time, in one read per chunk, and let go again."""
-        catalog = self.catalog
-        pending: list[SessionInfo] = []
-
-        def flush() -> Iterator[SessionInfo]:
-            away = {s.id for s in pending if not s.table.loaded}
-            if away:
-                fresh = read_sessions((p for s in pending if s.id in away for p in s.files), away, catalog.strings)
-                for s in pending:
-                    if s.id in away and s.id in fresh.sessions:
-                        s.table.take(fresh.sessions[s.id].table)
-            yield from pending
-            for s in pending:
-                if s.id in away and s.id not in self._kept and catalog.sessions.get(s.id) is s:
-                    catalog.unload(s.id, self._loader(s.id))
-            pending.clear()
-
-        for sid in ids:
-            session = catalog.sessions.get(sid)
-            if session is not None:
-                pending.append(session)
-                if len(pending) >= chunk:
-                    yield from flush()
-        yield from flush()
+    def with_nodes(self, ids: Iterable[str]) -> Iterator[SessionInfo]:
+        """The sessions with their nodes at hand (``Folder.with_nodes``)."""
+        return self.folder.with_nodes(ids)
 
     def trace(self, session_id: str) -> Trace | None:
-        session = self.catalog.sessions.get(session_id)
+        session = self.folder.show(session_id)
         if session is None:
             return None
-        if session_id in self._kept:
-            self._kept.remove(session_id)
-        self._kept.append(session_id)
-        older = self._kept[:-KEEP_TRACED]
-        del self._kept[:-KEEP_TRACED]
-        self._let_go(older)
         trace = build_trace(session)
         if len(trace) >= TRIM_AFTER:
             release_free_memory()  # the layout's temporary arrays

@@ -26,9 +26,9 @@ from typing import Any
 
 import msgpack
 
-from recorder._nodes import OPEN, NodeTable, Strings
-from recorder.catalog import Catalog, SessionInfo
-from recorder.reader import FileState, FolderReader, Problem, gc_paused
+from ._nodes import OPEN, NodeTable, Strings
+from .catalog import Catalog, SessionInfo
+from .reader import FileState, FolderReader, Problem, gc_paused
 
 log = logging.getLogger("sessiontrail")
 
@@ -110,7 +110,7 @@ def _session(session: SessionInfo, strings: Strings) -> list[Any]:
         if name == "table":
             pending = object.__getattribute__(value, "_load")
             if not session.folded:
-                value = None  # let go of (viewer.core.store): read from its files when shown
+                value = None  # let go of (recorder.folder): read from its files when shown
             elif pending is not None:  # restored from an index and never opened: the same bytes
                 value = pending.saved
             else:

@@ -1,0 +1,155 @@
+"""A folder opened for reading and kept current, in memory that does not grow with its events.
+
+``Folder`` is what the viewer's store and ``sessiontrail ls`` read through: it starts from
+the folder's index cache (``index_cache``) when there is one, polls the incremental reader for
+what is new, and lets go of the nodes of sessions that ended (``Catalog.unload``), keeping
+what the session list shows of them. A let-go session's nodes are read back from its own
+files when something uses them (through the files' summaries: only its frames), and a
+session that records are read for after it was let go is read again whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from . import index_cache
+from ._nodes import NodeTable
+from .catalog import Catalog, SessionInfo, read_sessions
+from .reader import Batch, FolderReader, Problem
+
+INDEX_MIN_RECORDS = 50_000  # folders smaller than this read fast enough without an index
+KEEP_SHOWN = 2  # sessions last shown (or compared) whose nodes stay in memory
+NODES_CHUNK = 1000  # sessions whose nodes are read back at once for analytics and queries
+
+
+class Folder:
+    """Folders and files read incrementally into a ``Catalog``."""
+
+    def __init__(self, paths: Iterable[str | Path], *, index: bool = True) -> None:
+        """``index``: start from the folder's index cache if it has one and write one after
+        reading many records, so the next open is fast."""
+        self.paths = [Path(p) for p in paths]
+        self.reader = FolderReader(self.paths)
+        self.catalog = Catalog()
+        self.index_path = index_cache.cache_path(self.paths) if index else None
+        self.from_index = False
+        if self.index_path is not None:
+            cached = index_cache.load(self.index_path, self.paths)
+            if cached is not None:
+                self.reader, self.catalog = cached
+                self.from_index = True
+        self._unindexed = 0  # records read since the index was last written
+        self._shown: list[str] = []  # the sessions last shown, newest last
+        self._read_back: set[str] = set()  # let-go sessions whose nodes were read again since
+        for sid, session in self.catalog.sessions.items():
+            if not session.folded:  # restored from the index without its nodes
+                self.catalog.unload(sid, self._loader(sid))
+
+    def poll(self, progress: Callable[[int, int], None] | None = None) -> tuple[set[str], Batch]:
+        """Read what is new; return the ids of the sessions that changed (or went) and the
+        batch (its problems, how many records it read)."""
+        changed: set[str] = set()
+
+        def apply(part: Batch) -> None:
+            found = self.catalog.apply(part)
+            changed.update(found)
+            self._let_go(found)  # as it goes: a cold read of a big folder never holds it all
+
+        batch = self.reader.poll(progress=progress, apply=apply)
+        changed |= self._read_stale()
+        self._let_go(self._read_back - set(self._shown))
+        self._unindexed += batch.record_count + len(batch.removed)
+        return changed, batch
+
+    def save_index(self, min_records: int = INDEX_MIN_RECORDS) -> bool:
+        """Write the index cache if at least min_records were read since it was last written."""
+        if self.index_path is None or self._unindexed < min_records:
+            return False
+        self._unindexed = 0
+        return index_cache.save(self.reader, self.catalog, self.index_path)
+
+    def problems(self) -> list[Problem]:
+        return [p for state in self.reader.files.values() for p in state.problems]
+
+    def show(self, session_id: str) -> SessionInfo | None:
+        """The session, its nodes kept in memory while it is among the last KEEP_SHOWN shown."""
+        session = self.catalog.sessions.get(session_id)
+        if session is None:
+            return None
+        if session_id in self._shown:
+            self._shown.remove(session_id)
+        self._shown.append(session_id)
+        older = self._shown[:-KEEP_SHOWN]
+        del self._shown[:-KEEP_SHOWN]
+        self._let_go(older)
+        return session
+
+    def with_nodes(self, ids: Iterable[str], chunk: int = NODES_CHUNK) -> Iterator[SessionInfo]:
+        """The sessions with their nodes at hand (for analytics and queries over nodes): those
+        let go are read back a chunk at a time, in one read per chunk, and let go again."""
+        catalog = self.catalog
+        pending: list[SessionInfo] = []
+
+        def flush() -> Iterator[SessionInfo]:
+            away = {s.id for s in pending if not s.table.loaded}
+            if away:
+                fresh = read_sessions((p for s in pending if s.id in away for p in s.files), away, catalog.strings)
+                for s in pending:
+                    if s.id in away and s.id in fresh.sessions:
+                        s.table.take(fresh.sessions[s.id].table)
+            yield from pending
+            for s in pending:
+                if s.id in away and s.id not in self._shown and catalog.sessions.get(s.id) is s:
+                    catalog.unload(s.id, self._loader(s.id))
+            pending.clear()
+
+        for sid in ids:
+            session = catalog.sessions.get(sid)
+            if session is not None:
+                pending.append(session)
+                if len(pending) >= chunk:
+                    yield from flush()
+        yield from flush()
+
+    # -------------------------------------------------------------- letting go
+    def _let_go(self, sids: Iterable[str]) -> None:
+        """Unload the nodes of those sessions that ended and are not among the last shown."""
+        catalog = self.catalog
+        for sid in sids:
+            session = catalog.sessions.get(sid)
+            if session is None or sid in self._shown or not catalog.settled(sid):
+                continue
+            if session.folded or session.table.loaded:
+                catalog.unload(sid, self._loader(sid))
+                self._read_back.discard(sid)
+
+    def _loader(self, sid: str) -> Callable[[NodeTable], None]:
+        """What fills a let-go session's table when something uses it: its files, read for it."""
+        files = tuple(self.catalog.sessions[sid].files)
+        strings, read_back = self.catalog.strings, self._read_back
+
+        def load(table: NodeTable) -> None:
+            fresh = read_sessions(files, {sid}, strings).sessions.get(sid)
+            if fresh is not None:
+                table.take(fresh.table)
+            read_back.add(sid)
+
+        return load
+
+    def _read_stale(self) -> set[str]:
+        """Read again whole the let-go sessions that records were read for."""
+        catalog = self.catalog
+        stale = {sid for sid in catalog.stale if sid in catalog.sessions}
+        catalog.stale.clear()
+        if not stale:
+            return set()
+        fresh = read_sessions((p for sid in stale for p in catalog.sessions[sid].files), stale, catalog.strings)
+        for sid in stale:
+            if sid in fresh.sessions:
+                catalog.replace(fresh.sessions[sid])
+        catalog._pending_ends.update((key, end) for key, end in fresh._pending_ends.items() if key[0] in stale)
+        for path, meta in fresh.file_meta.items():
+            catalog.file_meta.setdefault(path, meta)
+        self._let_go(stale)
+        return stale
