@@ -91,7 +91,8 @@ class NodeTable:
         "attr_at",
         "end_attr_at",
     )
-    __slots__ = ("strings", *COLUMNS, "blob", "source", "seen", "open_rows", "_row_index", "_load")
+    __slots__ = ("strings", *COLUMNS, "blob", "source", "seen", "open_rows", "_row_index", "_load", "key")
+    key: Any  # a deferred table's owner, for its load function (set by deferred() only)
 
     def __init__(self, strings: Strings) -> None:
         self.strings = strings  # shared by every session of a catalog
@@ -120,12 +121,14 @@ class NodeTable:
         self._row_index: dict[int, int] | None = None  # id -> row, built when asked for
 
     @classmethod
-    def deferred(cls, strings: Strings, load: Callable[[NodeTable], None]) -> NodeTable:
+    def deferred(cls, strings: Strings, load: Callable[[NodeTable], None], key: Any = None) -> NodeTable:
         """A table whose columns load(table) fills the first time any of them is used (the
-        index cache restores thousands of sessions; most are never opened)."""
+        index cache restores thousands of sessions; most are never opened). ``key`` says
+        whose table it is, so one load function can serve many tables."""
         table = cls.__new__(cls)
         table.strings = strings
         table._load = load
+        table.key = key
         return table
 
     @property
@@ -138,13 +141,13 @@ class NodeTable:
         table in place, so whoever holds it sees the nodes."""
         self._load = None
         for name in NodeTable.__slots__:
-            if name not in ("strings", "_load"):
+            if name not in ("strings", "_load", "key"):
                 setattr(self, name, getattr(other, name))
 
     def __getattr__(self, name: str) -> Any:
         # Called only for a slot not yet set: the columns of a deferred table.
         load = object.__getattribute__(self, "_load")
-        if load is None or name not in NodeTable.__slots__:
+        if load is None or name not in NodeTable.__slots__ or name == "key":
             raise AttributeError(name)
         self._load = None
         NodeTable.__init__(self, self.strings)

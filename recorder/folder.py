@@ -16,7 +16,7 @@ from pathlib import Path
 from . import index_cache
 from ._nodes import NodeTable
 from .catalog import Catalog, SessionInfo, read_sessions
-from .reader import Batch, FolderReader, Problem
+from .reader import Batch, FolderReader, Problem, gc_paused
 
 INDEX_MIN_RECORDS = 50_000  # folders smaller than this read fast enough without an index
 KEEP_SHOWN = 2  # sessions last shown (or compared) whose nodes stay in memory
@@ -42,9 +42,10 @@ class Folder:
         self._unindexed = 0  # records read since the index was last written
         self._shown: list[str] = []  # the sessions last shown, newest last
         self._read_back: set[str] = set()  # let-go sessions whose nodes were read again since
-        for sid, session in self.catalog.sessions.items():
-            if not session.folded:  # restored from the index without its nodes
-                self.catalog.unload(sid, self._loader(sid))
+        with gc_paused():
+            for sid, session in self.catalog.sessions.items():
+                if not session.folded:  # restored from the index without its nodes
+                    self.catalog.unload(sid, self._read_back_into)
 
     def poll(self, progress: Callable[[int, int], None] | None = None) -> tuple[set[str], Batch]:
         """Read what is new; return the ids of the sessions that changed (or went) and the
@@ -101,7 +102,7 @@ class Folder:
             yield from pending
             for s in pending:
                 if s.id in away and s.id not in self._shown and catalog.sessions.get(s.id) is s:
-                    catalog.unload(s.id, self._loader(s.id))
+                    catalog.unload(s.id, self._read_back_into)
             pending.clear()
 
         for sid in ids:
@@ -121,21 +122,17 @@ class Folder:
             if session is None or sid in self._shown or not catalog.settled(sid):
                 continue
             if session.folded or session.table.loaded:
-                catalog.unload(sid, self._loader(sid))
+                catalog.unload(sid, self._read_back_into)
                 self._read_back.discard(sid)
 
-    def _loader(self, sid: str) -> Callable[[NodeTable], None]:
-        """What fills a let-go session's table when something uses it: its files, read for it."""
-        files = tuple(self.catalog.sessions[sid].files)
-        strings, read_back = self.catalog.strings, self._read_back
-
-        def load(table: NodeTable) -> None:
-            fresh = read_sessions(files, {sid}, strings).sessions.get(sid)
-            if fresh is not None:
-                table.take(fresh.table)
-            read_back.add(sid)
-
-        return load
+    def _read_back_into(self, table: NodeTable) -> None:
+        """Fill a let-go session's table when something uses it: its files, read for it."""
+        sid = table.key
+        session = self.catalog.sessions.get(sid)
+        fresh = read_sessions(session.files, {sid}, self.catalog.strings).sessions.get(sid) if session else None
+        if fresh is not None:
+            table.take(fresh.table)
+        self._read_back.add(sid)
 
     def _read_stale(self) -> set[str]:
         """Read again whole the let-go sessions that records were read for."""

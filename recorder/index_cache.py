@@ -193,10 +193,22 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
     at = {name: i for i, name in enumerate(SESSION_FIELDS)}
     table_at, files_at = at["table"], at["files"]
     paths_at = [at[name] for name in _PATH_FIELDS]
+    # Values that repeat across sessions (tags, hosts, end states, model and agent names) as
+    # one object each: msgpack makes a new one per occurrence (~300 bytes a session).
+    same: dict[Any, Any] = {}
+    one = same.setdefault
+    tags_at, texts_at = at["tags"], [at["hostname"], at["end_state"]]
+    tables_at = [at["models"], at["agents"]]
     for saved in document["sessions"]:
         table = saved[table_at]
         saved[table_at] = _table(table, strings) if table is not None else NodeTable.deferred(strings, _nothing)
         saved[files_at] = dict.fromkeys(values[i] for i in saved[files_at])
+        saved[tags_at] = [one(t, t) for t in saved[tags_at]]
+        for i in texts_at:
+            if type(saved[i]) is str:
+                saved[i] = one(saved[i], saved[i])
+        for i in tables_at:
+            saved[i] = {one(k, k): v for k, v in saved[i].items()}
         for i in paths_at:
             if saved[i] is not None:
                 saved[i] = values[saved[i]]
