@@ -190,3 +190,25 @@ def test_counting_without_decoding_gives_the_decoded_totals(kind, start, end):
         return (info.cost, info.llm_calls, info.tool_calls, info.prompt_tokens, info.completion_tokens, info.models)
 
     assert totals(False) == totals(True)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    ns=st.one_of(st.integers(-(1 << 63), (1 << 63) - 1), st.integers(-62_135_596_800 * 10**9, 253_402_300_799 * 10**9))
+)
+@example(ns=1_800_000_000_999_999_999)  # cut, not rounded
+@example(ns=-1)
+@example(ns=253_402_300_800 * 10**9)  # year 10000: none
+def test_iso_times_are_datetimes_cut_to_microseconds(ns):
+    """``summary.iso`` (time.gmtime, for speed) says what datetime says."""
+    from datetime import datetime, timedelta, timezone
+
+    from recorder.summary import iso
+
+    seconds, rest = divmod(ns, 1_000_000_000)
+    try:
+        moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=seconds, microseconds=rest // 1000)
+    except OverflowError:
+        assert iso(ns) is None
+        return
+    assert iso(ns) == f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S.%f}Z"
