@@ -88,6 +88,9 @@ class SessionInfo:
     # catalog let go of its nodes (``Catalog.unload``): it then folds no more records and is
     # read again whole instead (``Catalog.stale``).
     folded: bool = True
+    # Its LLM and tool call durations as a packed sketch (``recorder.latency``), made when its
+    # nodes are let go: analytics sums sketches instead of reading every node back.
+    latency: bytes | None = None
 
     @property
     def nodes(self) -> NodesView:
@@ -322,6 +325,10 @@ class Catalog:
         Records read for it afterwards are not folded: it is marked stale, to be read again
         whole (``read_sessions``)."""
         session = self.sessions[sid]
+        if session.table.loaded:
+            from .latency import sketch_of  # numpy: only where nodes are let go
+
+            session.latency = sketch_of(session.table)
         session.table = NodeTable.deferred(self.strings, load, sid)
         session.folded = False
         session.errors_inside = {}

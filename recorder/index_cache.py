@@ -34,7 +34,7 @@ log = logging.getLogger("sessiontrail")
 
 INDEX_NAME = ".sessiontrail-index"
 MAGIC = b"STRAIL-INDEX\n"
-VERSION = 11
+VERSION = 12
 COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
 

@@ -212,3 +212,31 @@ def test_iso_times_are_datetimes_cut_to_microseconds(ns):
         assert iso(ns) is None
         return
     assert iso(ns) == f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S.%f}Z"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    durations=st.lists(st.integers(0, 10**13), min_size=1, max_size=300),
+    q=st.sampled_from([0.0, 0.5, 0.95, 1.0]),
+)
+def test_latency_sketch_quantiles_are_within_their_accuracy(durations, q):
+    """``recorder.latency``: a quantile read from a session's sketch is within ACCURACY of the
+    exact one (numpy's 'lower' percentile), also summed over several sessions."""
+    import numpy as np
+
+    from recorder import latency
+    from recorder._nodes import NodeTable, Strings
+
+    def table_of(part):
+        table = NodeTable(Strings())
+        for i, d in enumerate(part):
+            table.add(i, -1, "llm", "m", 1_000, 1_000 + d, "ok", None, True, Path("f"))
+        return table
+
+    half = len(durations) // 2
+    total = latency.merged(
+        [latency.sketch_of(table_of(durations[:half])), latency.sketch_of(table_of(durations[half:]))]
+    )
+    got = latency.quantile(total[("llm", "m")], q)
+    exact = float(np.percentile(np.array(durations, dtype=np.float64), q * 100, method="lower")) / 1e9
+    assert abs(got - exact) <= exact * latency.ACCURACY + 1e-12

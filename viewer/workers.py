@@ -203,7 +203,8 @@ class StoreWorker(QObject):
             return
         rows = self._store.rows()
         chosen = session_filter.apply(rows)
-        latency = latencies(self._store.with_nodes(r.id for r in chosen))
+        sessions = self._store.catalog.sessions
+        latency = latencies(sessions[r.id] for r in chosen if r.id in sessions)
         self.analyzed.emit(compute(chosen, latency=latency), len(rows))
 
     @Slot()
