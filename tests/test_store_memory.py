@@ -4,10 +4,8 @@ files when they are shown: what it shows is exactly what a full read shows."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
-from conftest import CHILD_ENV
+from conftest import cli
 from test_summaries import seen
 
 from recorder import transfer
@@ -52,19 +50,8 @@ def test_records_for_a_let_go_session_make_it_read_again_whole(recorded, tmp_pat
     assert not ended.folded
     # An export of the session into the folder (another source of the same nodes), and an
     # annotation of it: the session is read again whole and counts each node once.
-    out = folder / "export.trail"
-    subprocess.run(
-        [sys.executable, "-m", "recorder", "export", "--dir", str(recorded), ended.id, "-o", str(out)],
-        check=True,
-        env=CHILD_ENV,
-        capture_output=True,
-    )
-    subprocess.run(
-        [sys.executable, "-m", "recorder", "annotate", ended.id[:8], "quality", "good", "--dir", str(folder)],
-        check=True,
-        env=CHILD_ENV,
-        capture_output=True,
-    )
+    cli("export", "--dir", str(recorded), ended.id, "-o", str(folder / "export.trail"))
+    cli("annotate", ended.id[:8], "quality", "good", "--dir", str(folder))
     update = store.poll()
     assert ended.id in {r.id for r in update.rows}
     check_store(store, folder)

@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import CHILD_ENV, summarized
+from conftest import cli, summarized
 
 from recorder._format import SUMMARY_AT_SIZE, summary_offset
 from recorder.catalog import Catalog, load
@@ -156,34 +154,19 @@ def test_verify_finds_nothing_wrong_with_summarized_files(recorded):
         shutil.copytree(recorded, clean)
         for path in set(clean.glob("*.trail")) - set(summarized(clean)):
             path.unlink()  # the crashed writer's last file, whose tail was cut by the kill
-    result = subprocess.run(
-        [sys.executable, "-m", "recorder", "verify", str(clean)], capture_output=True, text=True, env=CHILD_ENV
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    cli("verify", str(clean))
 
 
 def test_show_and_export_of_one_session_match_the_full_read(recorded, tmp_path):
     full, _ = load(recorded)
     session = next(s for s in full.sessions.values() if s.name == "crash 4.1")
-    result = subprocess.run(
-        [sys.executable, "-m", "recorder", "show", "--dir", str(recorded), session.id[:8], "--json"],
-        capture_output=True,
-        text=True,
-        env=CHILD_ENV,
-        check=True,
-    )
-    shown = json.loads(result.stdout)
+    shown = json.loads(cli("show", "--dir", str(recorded), session.id[:8], "--json").stdout)
     expected = session_summary(session, now_ns=0)
     assert {k: shown[k] for k in ("id", "name", "event_count", "error_count", "llm_calls", "cost")} == {
         k: expected[k] for k in ("id", "name", "event_count", "error_count", "llm_calls", "cost")
     }
     assert sorted(e["id"] for e in shown["events"]) == sorted(f"{i:016x}" for i in session.nodes)
     out = tmp_path / "one.trail"
-    subprocess.run(
-        [sys.executable, "-m", "recorder", "export", "--dir", str(recorded), session.id, "-o", str(out)],
-        capture_output=True,
-        env=CHILD_ENV,
-        check=True,
-    )
+    cli("export", "--dir", str(recorded), session.id, "-o", str(out))
     exported, _ = load(out)
     assert seen(exported, session.id)[1] == seen(full, session.id)[1]
