@@ -97,6 +97,43 @@ print(json.dumps({"seconds": opened, "sessions": len(update.rows), "from_index":
 """
 
 
+# The whole viewer (Qt included) on the folder, from its index, with the biggest session
+# selected: seconds until its tree and timeline are shown, and the process's peak memory.
+VIEWER = r"""
+import json, os, sys, time
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+from viewer import MainWindow
+
+def wait(signal, ms):
+    loop = QEventLoop()
+    signal.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+app = QApplication([])
+settings = QSettings(sys.argv[2], QSettings.Format.IniFormat)
+started = time.perf_counter()
+window = MainWindow(sys.argv[1], settings=settings)
+window.show()
+if not window.loaded:
+    wait(window.loadFinished, 600_000)
+loaded = time.perf_counter() - started
+big = max(window.session_list.visible_rows(), key=lambda r: r.event_count)
+started = time.perf_counter()
+window.session_list.select(big.id)
+if window.trace is None or window.trace.session_id != big.id:
+    wait(window.traceShown, 60_000)
+for _ in range(3):
+    app.processEvents()
+shown = time.perf_counter() - started
+peak = next(int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+window.close()
+print(json.dumps({"loaded_s": loaded, "shown_s": shown, "nodes": len(window.trace or ()), "peak_mb": peak}))
+"""
+
+
 def build(folder: Path, sessions: int, writers: int, rotate: int) -> float:
     """Record the folder; return the seconds it took."""
     started = time.perf_counter()
@@ -174,6 +211,13 @@ def measure(folder: Path, label: str) -> None:
         f" and laid out; peak then {warm['peak_after_mb']:.0f} MB)"
     )
     print(f"  index cache              {index_mb:6.1f} MB  ({index_mb * 1e6 / data:.2f}x the data)")
+    _, out = timed("-c", VIEWER, str(folder), str(folder.parent / "bench-viewer.ini"))
+    viewer = json.loads(out.strip().splitlines()[-1])
+    print(
+        f"  the viewer (Qt included) {viewer['loaded_s']:6.2f} s to a usable list, the biggest session shown in"
+        f" {viewer['shown_s'] * 1000:.0f} ms; peak {viewer['peak_mb']:.0f} MB"
+    )
+    report(bench="big_viewer", label=label, **viewer)
     report(
         bench="big_open",
         label=label,
