@@ -318,10 +318,11 @@ def summary_offset(tail: bytes, size: int) -> int | None:
     return offset if FILE_HEADER_SIZE <= offset < size - SUMMARY_AT_SIZE else None
 
 
-def decode_summary(frame: bytes, offset: int) -> dict[str, list[tuple[int, int]]] | None:
-    """The byte ranges of each session from the summary frame found at ``offset``, which must
-    be exactly the bytes between there and the `summary_at` frame; None if anything is off
-    (the file is then read in full: a summary only ever saves time)."""
+def decode_summary(frame: bytes, offset: int) -> dict[str, list[int]] | None:
+    """The flat byte ranges of each session from the summary frame found at ``offset``, which
+    must be exactly the bytes between there and the `summary_at` frame; None if anything is
+    off (the file is then read in full: a summary only ever saves time). The ranges of a
+    session are checked when they are used (``summary_ranges``)."""
     if _valid_frame_at(memoryview(frame), 0) != len(frame):
         return None
     try:
@@ -333,18 +334,21 @@ def decode_summary(frame: bytes, offset: int) -> dict[str, list[tuple[int, int]]
     code, _, size, sessions = records[0][:4]
     if code != T_SUMMARY or size != offset or type(sessions) is not dict:
         return None
-    ranges: dict[str, list[tuple[int, int]]] = {}
-    for sid, flat in sessions.items():
-        if type(sid) is not str or type(flat) is not list or len(flat) % 2:
+    return sessions
+
+
+def summary_ranges(flat: object, offset: int) -> list[tuple[int, int]] | None:
+    """A session's ranges from a summary whose frame starts at ``offset``: pairs of integers,
+    each within the file's frames, in increasing order, not overlapping; None if not so."""
+    if type(flat) is not list or len(flat) % 2:
+        return None
+    pairs = list(zip(flat[::2], flat[1::2], strict=True))
+    previous = FILE_HEADER_SIZE
+    for start, end in pairs:
+        if type(start) is not int or type(end) is not int or not previous <= start < end <= offset:
             return None
-        pairs = list(zip(flat[::2], flat[1::2], strict=True))
-        previous = FILE_HEADER_SIZE
-        for start, end in pairs:
-            if type(start) is not int or type(end) is not int or not previous <= start < end <= offset:
-                return None
-            previous = end
-        ranges[sid] = pairs
-    return ranges
+        previous = end
+    return pairs
 
 
 # Bytes a msgpack integer or nil takes, by its first byte (0: not an integer).

@@ -40,6 +40,7 @@ from ._format import (
     record_issues,
     scan_frames,
     summary_offset,
+    summary_ranges,
 )
 
 READ_CHUNK = 4 << 20  # bytes decoded per step: bounds the memory of records in flight
@@ -297,7 +298,13 @@ class FolderReader:
                 return False
             # The first frame holds the `file` record: who wrote the file, which copies are of it.
             ranges = [(FILE_HEADER_SIZE, min(at, FILE_HEADER_SIZE + FRAME_HEADER_SIZE + FRAME_HEADER.unpack(first)[1]))]
-            ranges += [span for sid, spans in sessions.items() if self.wanted(sid) for span in spans]
+            wanted = self.wanted
+            for sid, flat in sessions.items():
+                if type(sid) is str and wanted(sid):
+                    spans = summary_ranges(flat, at)
+                    if spans is None:
+                        return False  # a summary that does not read: the file is read in full
+                    ranges += spans
             with gc_paused():
                 fh.seek(0)
                 self._read_from(fh, state, FILE_HEADER_SIZE, batch)  # the header

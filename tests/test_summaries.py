@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import cli, summarized
 
-from recorder._format import SUMMARY_AT_SIZE, summary_offset
+from recorder._format import SUMMARY_AT_SIZE, decode_summary, encode_summary, summary_offset
 from recorder.catalog import Catalog, load
 from recorder.reader import FolderReader
 from recorder.summary import node_summary, session_summary
@@ -88,12 +88,26 @@ def summary_at(path: Path) -> int:
     return at
 
 
+def bad_ranges(path: Path) -> None:
+    """A summary that passes its checksum but whose ranges point outside the frames."""
+    data = path.read_bytes()
+    at = summary_at(path)
+    sessions = decode_summary(data[at:-SUMMARY_AT_SIZE], at)
+    assert sessions is not None
+    sessions = {sid: [at + 5, at + 50] for sid in sessions}
+    closing = encode_summary(1, at, sessions)
+    assert closing is not None
+    path.write_bytes(data[:at] + closing)
+
+
 DAMAGE = {
     # a frame in the middle of a file fails its checksum: both reads skip it
     "frame damaged": lambda files: flip(files[0], summary_at(files[0]) // 2),
     # the summary's own bytes, or the frame that says where it is
     "summary corrupt": lambda files: flip(files[0], summary_at(files[0]) + 20),
     "summary_at corrupt": lambda files: flip(files[1], files[1].stat().st_size - 5),
+    # a summary that checks out but says where nothing is
+    "summary lies": lambda files: bad_ranges(files[0]),
     # cut short (copied half-written): the summary is gone
     "truncated": lambda files: os.truncate(files[0], files[0].stat().st_size * 2 // 3),
     # stale: bytes appended after the summary, or another file's bytes put in front
