@@ -305,6 +305,10 @@ class FolderReader:
                     if spans is None:
                         return False  # a summary that does not read: the file is read in full
                     ranges += spans
+            if len(ranges) == 1:  # none of the wanted sessions is in this file: nothing to read
+                state.offset = state.size = size
+                self.summaries_used += 1
+                return True
             with gc_paused():
                 fh.seek(0)
                 self._read_from(fh, state, FILE_HEADER_SIZE, batch)  # the header
