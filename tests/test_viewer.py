@@ -65,6 +65,8 @@ def test_models_pass_qt_model_tester(qtbot, qtmodeltester, open_window, demo):
     biggest = max(listed(demo), key=lambda s: s["event_count"])
     select_session(qtbot, window, biggest["id"])
     qtmodeltester.check(window.tree.model)
+    assert window.analytics.analytics is None  # computed when its tab is shown
+    window.show_view("analytics")
     qtbot.waitUntil(lambda: window.analytics.analytics is not None, timeout=5000)
     qtmodeltester.check(window.analytics.by_model)
 
@@ -100,6 +102,7 @@ def test_session_list_shows_every_session_with_its_columns(open_window, demo):
 
 def test_filters_by_tag_status_and_text_and_analytics_follow(qtbot, open_window, demo):
     window = open_window(demo)
+    window.show_view("analytics")
     expected = listed(demo)
     sl = window.session_list
     qtbot.waitUntil(lambda: window.analytics.stats["sessions"].text() == str(len(expected)), timeout=5000)

@@ -94,7 +94,7 @@ def run(
         )
     elif view:
         window.show_view(view)
-    _wait(window.analyticsShown, 1500)
+    _wait(window.analyticsShown, 60_000 if view == "analytics" else 1500)
     for _ in range(5):
         app.processEvents()
     screenshot.parent.mkdir(parents=True, exist_ok=True)

@@ -140,6 +140,8 @@ class MainWindow(QMainWindow):
         self.session_list.queryChanged.connect(self.worker.requestQuery.emit)
         self.tree.nodeSelected.connect(self._on_tree_node)
         self.timeline.nodeSelected.connect(self._on_timeline_node)
+        self._analytics_stale = True  # sessions or filters changed since analytics were computed
+        self.tabs.currentChanged.connect(self._on_tab)
         self._analytics_debounce = QTimer(self)
         self._analytics_debounce.setSingleShot(True)
         self._analytics_debounce.setInterval(200)
@@ -344,7 +346,18 @@ class MainWindow(QMainWindow):
             self.problems_button.hide()
 
     def _request_analytics(self) -> None:
-        self._analytics_debounce.start()
+        """Analytics follow the sessions and the filters while they are in view; otherwise
+        they are computed when their tab is shown (over 100,000 sessions a computation takes
+        the worker half a second, which it would otherwise spend after every change)."""
+        if self.tabs.currentWidget() is self.analytics:
+            self._analytics_debounce.start()
+        else:
+            self._analytics_stale = True
+
+    def _on_tab(self, index: int) -> None:
+        if self.tabs.widget(index) is self.analytics and self._analytics_stale:
+            self._analytics_stale = False
+            self._analytics_debounce.start()
 
     def _on_analytics(self, analytics: Analytics, total: int) -> None:
         self.analytics.show_analytics(analytics, total)
