@@ -43,7 +43,10 @@ provider = TracerProvider()
 if sink == "phoenix":
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=target + "/v1/traces")))
+    # A queue that holds the whole run: the default (2,048 spans) drops most of a fast burst
+    # before Phoenix ever sees it, which would measure the SDK, not Phoenix.
+    exporter = OTLPSpanExporter(endpoint=target + "/v1/traces")
+    provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=spans + 1000))
 else:
     import recorder
     from recorder.otel import SessionTrailSpanProcessor
