@@ -240,3 +240,22 @@ def test_latency_sketch_quantiles_are_within_their_accuracy(durations, q):
     got = latency.quantile(total[("llm", "m")], q)
     exact = float(np.percentile(np.array(durations, dtype=np.float64), q * 100, method="lower")) / 1e9
     assert abs(got - exact) <= exact * latency.ACCURACY + 1e-12
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    starts=st.lists(st.integers(0, 50), max_size=60).map(lambda xs: xs),
+    sorted_first=st.booleans(),
+)
+def test_trace_order_is_by_start_then_id(starts, sorted_first):
+    """``trace._by_start_then_id`` (a stable sort, two keys only on ties) is numpy's lexsort."""
+    import numpy as np
+
+    from viewer.core.trace import _by_start_then_id
+
+    if sorted_first:
+        starts = sorted(starts)
+    start_array = np.array(starts, dtype=np.int64)
+    ids = np.array([(i * 7919) % 101 for i in range(len(starts))], dtype=np.int64)
+    expected = np.lexsort((ids, start_array))
+    assert _by_start_then_id(start_array, ids).tolist() == expected.tolist()
