@@ -143,6 +143,7 @@ class SessionStore:
         self.folder = Folder(paths, index=index)
         self.paths = self.folder.paths
         self._status: dict[str, str] = {}
+        self._unended: set[str] = set()  # sessions whose status may still change with time
         self._polled = False
         self._missing: list[Problem] = []
 
@@ -169,12 +170,23 @@ class SessionStore:
             self._missing if any(not p.exists() for p in self.paths) else []
         )
         now = time.time_ns()
-        for sid, session in self.catalog.sessions.items():
+        sessions = self.catalog.sessions
+        # An ended session's status never changes again: only the others (and what changed)
+        # are looked at, not 100,000 sessions on every poll.
+        for sid in list(sessions) if not self._polled else self._unended | changed:
+            session = sessions.get(sid)
+            if session is None:
+                self._unended.discard(sid)
+                continue
             status = session.status(now)
             if self._status.get(sid) != status:
                 changed.add(sid)
                 self._status[sid] = status
-        removed = tuple(sid for sid in changed if sid not in self.catalog.sessions)
+            if session.end_state is None:
+                self._unended.add(sid)
+            else:
+                self._unended.discard(sid)
+        removed = tuple(sid for sid in changed if sid not in sessions)
         for sid in removed:
             self._status.pop(sid, None)
         full = not self._polled
