@@ -343,7 +343,9 @@ def main() -> None:
     # Months of sessions (issue 16): a folder built by several writers (one killed), at full
     # size and 10x, 100x smaller.
     big = 10_000 if args.quick else 100_000
-    for figures in bench_script("big_folder.py", "--sessions", str(big), "--scales", "1,10,100"):
+    big_figures = bench_script("big_folder.py", "--sessions", str(big), "--scales", "1,10,100")
+    shown = [f for f in big_figures if f["bench"] == "big_show"]
+    for figures in big_figures:
         label = figures["label"]
         full = label.startswith(f"{big:,} ")
         if figures["bench"] == "big_ls":
@@ -362,12 +364,13 @@ def main() -> None:
                 figures["seconds"] - figures["startup"] <= 0.1,
                 full,
             )
-        elif figures["bench"] == "big_export":
+        elif figures["bench"] == "big_export":  # judged as show is: the process's start apart
+            startup = next((f["startup"] for f in shown if f["label"] == label), 0.0)
             scaled(
                 f"export ID, {label}",
-                f"{figures['seconds'] * 1000:.0f} ms",
+                f"{figures['seconds'] * 1000:.0f} ms (process start {startup * 1000:.0f} ms)",
                 "≤ 100 ms",
-                figures["seconds"] <= 0.1,
+                figures["seconds"] - startup <= 0.1,
                 full,
             )
         elif figures["bench"] == "big_viewer":
