@@ -9,8 +9,11 @@ import os
 import shutil
 from pathlib import Path
 
+import msgpack
 import pytest
 from conftest import cli, summarized
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recorder._format import SUMMARY_AT_SIZE, decode_summary, encode_summary, summary_offset
 from recorder.catalog import Catalog, load
@@ -184,3 +187,65 @@ def test_show_and_export_of_one_session_match_the_full_read(recorded, tmp_path):
     cli("export", "--dir", str(recorded), session.id, "-o", str(out))
     exported, _ = load(out)
     assert seen(exported, session.id)[1] == seen(full, session.id)[1]
+
+
+session_ids = st.one_of(
+    st.uuids().map(str),  # what the recorder writes: str8, at the fast path's offset
+    st.text(min_size=1, max_size=20),  # fixstr, other lengths
+    st.text(min_size=256, max_size=300),  # str16
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    writes=st.lists(
+        st.tuples(st.integers(0, 5), st.sampled_from(["event", "span", "end", "tags"]), st.integers(0, 3000)),
+        min_size=1,
+        max_size=200,
+    ),
+    ids=st.lists(session_ids, min_size=6, max_size=6, unique=True),
+    ts_small=st.booleans(),
+)
+def test_a_writers_summary_names_exactly_the_frames_of_each_session(tmp_path_factory, writes, ids, ts_small):
+    """Whatever the ids and timestamps look like (the writer reads each record's session from
+    its bytes), the summary of every closed file lists, for each session, exactly the frames
+    holding its records."""
+    from recorder._encode import pack_wire
+    from recorder._format import FIELDS, T_EVENT, T_SESSION_TAGS, T_SPAN_END, T_SPAN_START, scan_frames
+    from recorder._writer import Writer, WriterConfig
+
+    folder = tmp_path_factory.mktemp("w")
+    writer = Writer(folder, WriterConfig(rotate_bytes=4096, fsync="never", flush_interval=60))
+    for n, (who, what, size) in enumerate(writes):
+        sid, ts = ids[who], (n if ts_small else 1_800_000_000_000_000_000 + n)
+        record = {
+            "event": [T_EVENT, ts, sid, n + 1, None, "action", "x", None, {"p": "x" * size}],
+            "span": [T_SPAN_START, ts, sid, n + 1, None, "tool", "t", None],
+            "end": [T_SPAN_END, ts, sid, n + 1, "ok", None],
+            "tags": [T_SESSION_TAGS, ts, sid, ["a"]],
+        }[what]
+        assert len(record) <= len(FIELDS[record[0]]) + 1
+        writer.submit(pack_wire(record))
+        if n % 7 == 0:
+            writer.flush()
+    writer.close()
+    for path in sorted(folder.glob("*.trail")):
+        data = path.read_bytes()
+        at = summary_offset(data[-SUMMARY_AT_SIZE:], len(data))
+        assert at is not None, path
+        summary = decode_summary(data[at:-SUMMARY_AT_SIZE], at)
+        assert summary is not None
+        actual: dict[str, list[int]] = {}
+        for offset, payload in scan_frames(data[:at], 12).frames:
+            start, end = offset, offset + 12 + len(payload)
+            in_frame = set()
+            for record in msgpack.unpackb(payload, raw=False):
+                named = record[2] if len(record) > 2 else None
+                in_frame |= {sid for sid in (named if isinstance(named, list) else [named]) if isinstance(sid, str)}
+            for sid in in_frame:
+                spans = actual.setdefault(sid, [])
+                if spans and spans[-1] == start:
+                    spans[-1] = end
+                else:
+                    spans += [start, end]
+        assert summary == actual, path
