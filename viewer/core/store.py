@@ -16,7 +16,7 @@ from typing import Any
 from recorder import rules
 from recorder.catalog import Catalog, SessionInfo
 from recorder.folder import INDEX_MIN_RECORDS, Folder
-from recorder.reader import FolderReader, Problem
+from recorder.reader import FolderReader, Problem, gc_paused
 
 from .trace import Trace, build_trace
 
@@ -92,13 +92,21 @@ class SessionRow:
             hostname=session.hostname,
             pid=session.pid,
             files=tuple(session.files),  # Paths, made text only when shown
-            models=tuple((k, *v) for k, v in sorted(session.models.items())),
-            agents=tuple((k, *v) for k, v in sorted(session.agents.items())),
+            models=_breakdown(session.models),
+            agents=_breakdown(session.agents),
             heartbeat_interval=session.heartbeat_interval,
             annotations=tuple(
                 (e[2], e[3], e[4], e[5], e[0]) for e in rules.current_annotations(session.annotations) if e[1] is None
-            ),
+            )
+            if session.annotations
+            else (),
         )
+
+
+def _breakdown(table: dict[str, list[Any]]) -> tuple[tuple[Any, ...], ...]:
+    """A session's per-model or per-agent figures as (name, *figures), by name."""
+    items = sorted(table.items()) if len(table) > 1 else table.items()
+    return tuple((name, *figures) for name, figures in items)
 
 
 @dataclass(frozen=True)
@@ -192,7 +200,8 @@ class SessionStore:
         full = not self._polled
         self._polled = True
         ids = self.catalog.sessions.keys() if full else (changed - set(removed))
-        rows = tuple(SessionRow.of(self.catalog.sessions[sid], now) for sid in ids)
+        with gc_paused():  # 100,000 rows at a first open: the collector would rescan them as they come
+            rows = tuple(SessionRow.of(self.catalog.sessions[sid], now) for sid in ids)
         if batch.record_count >= TRIM_AFTER:
             release_free_memory()
         return StoreUpdate(rows, removed, self.problems(), batch.record_count, full)
@@ -203,7 +212,8 @@ class SessionStore:
 
     def rows(self) -> list[SessionRow]:
         now = time.time_ns()
-        return [SessionRow.of(session, now) for session in self.catalog.sessions.values()]
+        with gc_paused():
+            return [SessionRow.of(session, now) for session in self.catalog.sessions.values()]
 
     def problems(self) -> tuple[Problem, ...]:
         return tuple(self._missing + self.folder.problems())
