@@ -234,10 +234,15 @@ def cmd_ls(args: argparse.Namespace) -> int:
         hits = {s.id for s in listed if where(s, now)}
     sessions = [s for s in listed if s.id in hits]
     if args.json:
-        # A session per line: readable, and written by json's C encoder (with indent=2 the
-        # pure-Python one took 0.8 s of a 1.3 s listing of 10,000 sessions).
-        lines = ",\n".join(json.dumps(session_summary(s, now), ensure_ascii=False) for s in sessions)
-        sys.stdout.write(f"[\n{lines}\n]\n" if lines else "[]\n")
+        # A session per line, written as it is made: readable, encoded by json's C encoder
+        # (with indent=2 the pure-Python one took 0.8 s of a 1.3 s listing of 10,000
+        # sessions), and never the whole listing in memory (60 MB at 100,000 sessions).
+        write = sys.stdout.write
+        write("[" if sessions else "[]\n")
+        for i, s in enumerate(sessions):
+            write(("\n" if i == 0 else ",\n") + json.dumps(session_summary(s, now), ensure_ascii=False))
+        if sessions:
+            write("\n]\n")
         return EXIT_OK
     if not sessions:
         print("no sessions")
