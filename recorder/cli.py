@@ -210,7 +210,7 @@ def _table(rows: list[list[str]], right: set[int]) -> str:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from .query import QueryError, session_query
+    from .query import QueryError, reads_nodes, session_query
 
     try:
         where = session_query(args.where or "")
@@ -228,7 +228,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         for s in folder.catalog.ordered()
         if all(t in s.tags for t in args.tag) and (args.status is None or s.status(now) == args.status)
     ]
-    if args.where and "has" in args.where.lower():  # a clause over nodes: read them back in chunks
+    if args.where and reads_nodes(args.where):  # a clause over nodes: read them back in chunks
         hits = {s.id for s in folder.with_nodes([s.id for s in listed]) if where(s, now)}
     else:
         hits = {s.id for s in listed if where(s, now)}

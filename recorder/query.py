@@ -93,6 +93,19 @@ def looks_like_query(text: str) -> bool:
     return bool(re.search(r"[=<>~]|\bhas\s*\(", text))
 
 
+def reads_nodes(query: str) -> bool:
+    """Whether a session query looks inside sessions (a ``has(...)`` clause, as the parser
+    reads one), so their spans and events must be at hand to evaluate it."""
+    try:
+        tokens = _tokens(query)
+    except QueryError:
+        return False
+    return any(
+        t.kind == "word" and t.text.lower() == "has" and after.text == "("
+        for t, after in zip(tokens, tokens[1:], strict=False)
+    )
+
+
 @dataclass(frozen=True)
 class _Token:
     kind: str  # string, op, paren, word, end

@@ -96,3 +96,10 @@ def test_precedence_not_then_and_then_or(folder, sessions):
     assert where(folder, "(tag = staging or tag = prod) and status = Fail") == ["retrieval"]
     # not binds tighter than and
     assert where(folder, "not tag = prod and events > 0") == ["cheap run"]
+
+
+def test_reads_nodes_says_whether_a_query_looks_inside_sessions():
+    from recorder.query import reads_nodes
+
+    assert reads_nodes("has(kind = tool)") and reads_nodes("cost > 1 and not HAS (kind = llm)")
+    assert not reads_nodes('name ~ "hash"') and not reads_nodes("has = 1") and not reads_nodes("cost > $0.05")

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from recorder import _annotate
 from recorder.catalog import SessionInfo
 from recorder.prune import PrunePlan, plan_prune
-from recorder.query import QueryError, session_query
+from recorder.query import QueryError, reads_nodes, session_query
 
 from .core.analytics import compute, latencies
 from .core.filters import SessionFilter
@@ -173,7 +173,7 @@ class StoreWorker(QObject):
         now = time.time_ns()
         catalog = self._store.catalog
         ids = list(catalog.sessions) if changed is None else [sid for sid in changed if sid in catalog.sessions]
-        if "has" in self._query.lower():  # nodes are needed: read them back a chunk at a time
+        if reads_nodes(self._query):  # nodes are needed: read them back a chunk at a time
             sessions: Iterable[SessionInfo] = self._store.with_nodes(ids)
         else:
             sessions = (catalog.sessions[sid] for sid in ids)
