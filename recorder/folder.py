@@ -105,7 +105,7 @@ class Folder:
         def flush() -> Iterator[SessionInfo]:
             away = {s.id for s in pending if not s.table.loaded}
             if away:
-                fresh = read_sessions((p for s in pending if s.id in away for p in s.files), away, catalog.strings)
+                fresh = self._read_whole(away)
                 for s in pending:
                     if s.id in away and s.id in fresh.sessions:
                         s.table.take(fresh.sessions[s.id].table)
@@ -135,11 +135,17 @@ class Folder:
                 catalog.unload(sid, self._read_back_into)
                 self._read_back.discard(sid)
 
+    def _read_whole(self, sids: set[str]) -> Catalog:
+        """These sessions read again from their own files, into a catalog sharing this one's
+        strings (so their tables can be swapped in)."""
+        sessions = self.catalog.sessions
+        files = (path for sid in sids if sid in sessions for path in sessions[sid].files)
+        return read_sessions(files, sids, self.catalog.strings)
+
     def _read_back_into(self, table: NodeTable) -> None:
         """Fill a let-go session's table when something uses it: its files, read for it."""
         sid = table.key
-        session = self.catalog.sessions.get(sid)
-        fresh = read_sessions(session.files, {sid}, self.catalog.strings).sessions.get(sid) if session else None
+        fresh = self._read_whole({sid}).sessions.get(sid)
         if fresh is not None:
             table.take(fresh.table)
         self._read_back.add(sid)
@@ -151,7 +157,7 @@ class Folder:
         catalog.stale.clear()
         if not stale:
             return set()
-        fresh = read_sessions((p for sid in stale for p in catalog.sessions[sid].files), stale, catalog.strings)
+        fresh = self._read_whole(stale)
         for sid in stale:
             if sid in fresh.sessions:
                 catalog.replace(fresh.sessions[sid])
