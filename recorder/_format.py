@@ -406,6 +406,12 @@ def file_name(ts_ns: int, label: str, writer: str, seq: int) -> str:
     return f"{stamp}_{label}_{writer}_{seq:04d}{FILE_SUFFIX}"
 
 
+def is_writer_id(value: Any) -> bool:
+    """A recording process's writer id in a `file` record: 8 hex digits (exports and imports
+    write other names, so their files are never taken for copies of one another)."""
+    return isinstance(value, str) and len(value) == 8 and all(c in "0123456789abcdef" for c in value)
+
+
 def file_record(ts_ns: int, writer: str, **fields: Any) -> list[Any]:
     """The ``file`` record that opens every file, in its on-disk form: who wrote it (a
     recording process, ``export`` or ``import``) and, in ``fields``, whatever else it knows

@@ -25,6 +25,7 @@ from ._format import (
     T_SPAN_END,
     T_SPAN_START,
     decode_attrs,
+    is_writer_id,
     record_dict,
     record_issues,
 )
@@ -295,7 +296,7 @@ class Catalog:
         be several, rotated), else the file itself (exports, imports, other tools)."""
         meta = self.file_meta.get(path)
         writer = meta.get("writer") if meta else None
-        return writer if _is_writer_id(writer) else path
+        return writer if is_writer_id(writer) else path
 
     def remove_file(self, path: Path) -> set[str]:
         """Forget everything a file contributed (it was deleted or replaced)."""
@@ -505,11 +506,6 @@ class Catalog:
             pending = self._pending_ends.pop((session.id, node_id), None)
             if pending is not None:
                 _finish(session, table, row, pending[0], _int(pending[0][1]))
-
-
-def _is_writer_id(value: Any) -> bool:
-    """A sessiontrail writer's id: 8 hex digits (exports and imports write other names)."""
-    return isinstance(value, str) and len(value) == 8 and all(c in "0123456789abcdef" for c in value)
 
 
 def _fast_node(

@@ -36,6 +36,7 @@ from ._format import (
     decode_payload,
     decode_summary,
     describe_tail,
+    is_writer_id,
     record_dict,
     record_issues,
     scan_frames,
@@ -520,5 +521,4 @@ def _writer_key(record: list[Any]) -> tuple[Any, ...] | None:
     opens whatever it is called or wherever it was copied; None for exports and imports."""
     more = record[2] if len(record) > 2 and type(record[2]) is dict else {}
     writer, seq, ts = more.get("writer"), more.get("seq"), record[1] if len(record) > 1 else None
-    is_writer = type(writer) is str and len(writer) == 8 and all(c in "0123456789abcdef" for c in writer)
-    return (writer, seq, ts) if is_writer and type(seq) is int and type(ts) is int else None
+    return (writer, seq, ts) if is_writer_id(writer) and type(seq) is int and type(ts) is int else None
