@@ -17,7 +17,7 @@ from pathlib import Path
 from . import index_cache
 from ._nodes import NodeTable
 from .catalog import Catalog, SessionInfo, read_sessions
-from .reader import Batch, FolderReader, Problem, gc_paused
+from .reader import Batch, FolderReader, Problem
 
 INDEX_MIN_RECORDS = 50_000  # folders smaller than this read fast enough without an index
 KEEP_SHOWN = 2  # sessions last shown (or compared) whose nodes stay in memory
@@ -37,7 +37,7 @@ class Folder:
         self.index_path = index_cache.cache_path(self.paths) if index else None
         self.from_index = False
         if self.index_path is not None:
-            cached = index_cache.load(self.index_path, self.paths)
+            cached = index_cache.load(self.index_path, self.paths, read_back=self._read_back_into)
             if cached is not None:
                 self.reader, self.catalog = cached
                 self.from_index = True
@@ -45,10 +45,6 @@ class Folder:
         self._shown: list[str] = []  # the sessions last shown, newest last
         self._read_back: set[str] = set()  # let-go sessions whose nodes were read again since
         self._frozen = 0  # sessions when the collector was last told to leave what is read alone
-        with gc_paused():
-            for sid, session in self.catalog.sessions.items():
-                if not session.folded:  # restored from the index without its nodes
-                    self.catalog.unload(sid, self._read_back_into)
 
     def poll(self, progress: Callable[[int, int], None] | None = None) -> tuple[set[str], Batch]:
         """Read what is new; return the ids of the sessions that changed (or went) and the

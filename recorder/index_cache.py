@@ -20,6 +20,7 @@ import logging
 import os
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -149,8 +150,12 @@ def _session(session: SessionInfo, strings: Strings) -> list[Any]:
 # ---------------------------------------------------------------------------- loading
 
 
-def load(path: Path, roots: list[Path]) -> tuple[FolderReader, Catalog] | None:
-    """The reader and catalog saved at path for these roots, or None (read cold then)."""
+def load(
+    path: Path, roots: list[Path], read_back: Callable[[NodeTable], None] | None = None
+) -> tuple[FolderReader, Catalog] | None:
+    """The reader and catalog saved at path for these roots, or None (read cold then).
+    ``read_back(table)`` fills the tables of sessions saved without their nodes (let go of:
+    ``recorder.folder``) when something uses them; ``table.key`` is the session's id."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
@@ -158,13 +163,15 @@ def load(path: Path, roots: list[Path]) -> tuple[FolderReader, Catalog] | None:
         return None
     try:
         with gc_paused():
-            return _restore(data, roots)
+            return _restore(data, roots, read_back or _nothing)
     except Exception as exc:  # a damaged or foreign cache is only a slower open
         log.info("sessiontrail: index cache %s ignored: %s", path, exc)
         return None
 
 
-def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | None:
+def _restore(
+    data: bytes, roots: list[Path], read_back: Callable[[NodeTable], None]
+) -> tuple[FolderReader, Catalog] | None:
     head = len(MAGIC) + 6
     if not data.startswith(MAGIC) or int.from_bytes(data[len(MAGIC) : len(MAGIC) + 2], "little") != VERSION:
         return None
@@ -209,7 +216,7 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
     if document["session_fields"] != list(SESSION_FIELDS):
         return None  # written by a version whose sessions had other fields
     at = {name: i for i, name in enumerate(SESSION_FIELDS)}
-    table_at, files_at = at["table"], at["files"]
+    table_at, files_at, id_at = at["table"], at["files"], at["id"]
     paths_at = [at[name] for name in _PATH_FIELDS]
     # Values that repeat across sessions (tags, hosts, end states, model and agent names) as
     # one object each: msgpack makes a new one per occurrence (~300 bytes a session).
@@ -219,7 +226,10 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
     tables_at = [at["models"], at["agents"]]
     for saved in document["sessions"]:
         table = saved[table_at]
-        saved[table_at] = _table(table, strings) if table is not None else NodeTable.deferred(strings, _nothing)
+        if table is None:
+            saved[table_at] = NodeTable.deferred(strings, read_back, saved[id_at])
+        else:
+            saved[table_at] = _table(table, strings)
         saved[files_at] = dict.fromkeys(values[i] for i in saved[files_at])
         saved[tags_at] = [one(t, t) for t in saved[tags_at]]
         for i in texts_at:
@@ -236,7 +246,7 @@ def _restore(data: bytes, roots: list[Path]) -> tuple[FolderReader, Catalog] | N
 
 
 def _nothing(table: NodeTable) -> None:
-    """The nodes of a session saved without them, until the store says where to read them."""
+    """The nodes of a session saved without them, when the caller has nowhere to read them."""
 
 
 def _table(saved: dict[str, Any], strings: Strings) -> NodeTable:
