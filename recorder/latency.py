@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import msgpack
 import numpy as np
 
 from ._nodes import OPEN, NodeTable
+
+if TYPE_CHECKING:
+    from .catalog import SessionInfo
 
 KINDS = ("llm", "tool")
 GAMMA = 1.02
@@ -52,6 +56,14 @@ def sketch_of(table: NodeTable) -> bytes:
                 out.append([kind, str(table.strings.values[name_code]), flat])
     packed: bytes = msgpack.packb(out)
     return packed
+
+
+def of_session(session: SessionInfo) -> bytes:
+    """A session's packed sketch: the one kept since its nodes were let go, else made from
+    its nodes (those in memory, or read back)."""
+    if session.latency is not None and not session.table.loaded:
+        return session.latency
+    return sketch_of(session.table)
 
 
 def add(total: Sketch, packed: bytes) -> None:

@@ -140,9 +140,7 @@ def latencies(sessions: Iterable[SessionInfo]) -> list[Latency]:
     made from the nodes of sessions in memory and kept by those whose nodes were let go."""
     total: latency.Sketch = {}
     for session in sessions:
-        table = session.table
-        packed = session.latency if session.latency is not None and not table.loaded else latency.sketch_of(table)
-        latency.add(total, packed)
+        latency.add(total, latency.of_session(session))
     out = []
     for (kind, name), bins in total.items():
         out.append(Latency(kind, name, sum(bins.values()), latency.quantile(bins, 0.5), latency.quantile(bins, 0.95)))
