@@ -82,7 +82,16 @@ def peak_mb():
 
 started = time.perf_counter()
 store = SessionStore([sys.argv[1]])
-update = store.poll()
+update = store.poll(step=0.2)  # as the viewer polls: a big folder opened cold is listed first
+listed = time.perf_counter() - started
+peak_listed = peak_mb()
+click_counting = None
+if update.counting:  # a click while counting: the session read from its files alone
+    big = next(r.id for r in update.rows if r.name == "big")
+    clicked = time.perf_counter()
+    click_counting = len(store.trace(big)), time.perf_counter() - clicked
+while update.counting:
+    update = store.poll(step=0.2)
 opened = time.perf_counter() - started
 peak_open = peak_mb()
 sid = max(update.rows, key=lambda r: r.event_count).id
@@ -91,7 +100,8 @@ started = time.perf_counter()
 trace = store.trace(sid)  # its nodes read back from its files (through their summaries)
 shown = time.perf_counter() - started
 saved = store.save_index(min_records=0) if sys.argv[2] == "save" else False
-print(json.dumps({"seconds": opened, "sessions": len(update.rows), "from_index": store.from_index, "was_loaded": loaded,
+print(json.dumps({"seconds": opened, "listed_s": listed, "listed_peak_mb": peak_listed, "click_counting": click_counting,
+                  "sessions": len(update.rows), "from_index": store.from_index, "was_loaded": loaded,
                   "peak_mb": peak_open, "peak_after_mb": peak_mb(), "trace_s": shown, "nodes": len(trace),
                   "saved": saved}))
 """
@@ -117,6 +127,22 @@ settings = QSettings(sys.argv[2], QSettings.Format.IniFormat)
 started = time.perf_counter()
 window = MainWindow(sys.argv[1], settings=settings)
 window.show()
+deadline = time.monotonic() + 600
+while window.session_list.model.rowCount() == 0 and time.monotonic() < deadline:
+    app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+listed = time.perf_counter() - started
+clicked_counting = None
+if not window.loaded:  # a cold open, still counting: click the big session meanwhile
+    for _ in range(5):
+        app.processEvents()
+    big = next(r for r in window.session_list.model.rows() if r.name == "big")
+    clicked = time.perf_counter()
+    window.session_list.select(big.id)
+    if window.trace is None or window.trace.session_id != big.id:
+        wait(window.traceShown, 60_000)
+    for _ in range(3):
+        app.processEvents()
+    clicked_counting = time.perf_counter() - clicked
 if not window.loaded:
     wait(window.loadFinished, 600_000)
 loaded = time.perf_counter() - started
@@ -130,7 +156,7 @@ for _ in range(3):
 shown = time.perf_counter() - started
 peak = next(int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:"))
 window.close()
-print(json.dumps({"loaded_s": loaded, "shown_s": shown, "nodes": len(window.trace or ()), "peak_mb": peak}))
+print(json.dumps({"listed_s": listed, "clicked_counting_s": clicked_counting, "loaded_s": loaded, "shown_s": shown, "nodes": len(window.trace or ()), "peak_mb": peak}))
 """
 
 
@@ -200,7 +226,14 @@ def measure(folder: Path, label: str) -> None:
     warm = store_child(folder, save=False)
     index_mb = index.stat().st_size / 1e6 if index.exists() else 0.0
     print(
-        f"  open, cold               {cold['seconds']:6.2f} s   peak {cold['peak_mb']:.0f} MB"
+        f"  open, cold: listed       {cold['listed_s']:6.2f} s   peak {cold['listed_peak_mb']:.0f} MB"
+        " (names, tags, status, times: from the files' heads)"
+    )
+    if cold["click_counting"]:
+        nodes, seconds = cold["click_counting"]
+        print(f"  click while counting     {seconds * 1000:6.0f} ms  ({nodes:,} nodes read from its files alone)")
+    print(
+        f"  open, cold: counted      {cold['seconds']:6.2f} s   peak {cold['peak_mb']:.0f} MB"
         f" ({cold['peak_after_mb']:.0f} MB after writing the index)"
     )
     print(
@@ -211,6 +244,18 @@ def measure(folder: Path, label: str) -> None:
         f" and laid out; peak then {warm['peak_after_mb']:.0f} MB)"
     )
     print(f"  index cache              {index_mb:6.1f} MB  ({index_mb * 1e6 / data:.2f}x the data)")
+    kept = index.read_bytes()
+    index.unlink()
+    _, out = timed("-c", VIEWER, str(folder), str(folder.parent / "bench-viewer.ini"))
+    viewer_cold = json.loads(out.strip().splitlines()[-1])
+    index.write_bytes(kept)
+    print(
+        f"  the viewer, cold         {viewer_cold['listed_s']:6.2f} s to the list, {viewer_cold['loaded_s']:.2f} s"
+        f" to every total; peak {viewer_cold['peak_mb']:.0f} MB"
+    )
+    if viewer_cold["clicked_counting_s"] is not None:
+        print(f"  its click while counting {viewer_cold['clicked_counting_s'] * 1000:6.0f} ms to the tree and timeline")
+    report(bench="big_viewer_cold", label=label, **viewer_cold)
     _, out = timed("-c", VIEWER, str(folder), str(folder.parent / "bench-viewer.ini"))
     viewer = json.loads(out.strip().splitlines()[-1])
     print(
@@ -222,6 +267,9 @@ def measure(folder: Path, label: str) -> None:
         bench="big_open",
         label=label,
         cold_s=cold["seconds"],
+        listed_s=cold["listed_s"],
+        listed_peak_mb=cold["listed_peak_mb"],
+        click_counting=cold["click_counting"],
         cold_peak_mb=cold["peak_mb"],
         cold_peak_after_index_mb=cold["peak_after_mb"],
         second_s=warm["seconds"],
@@ -244,7 +292,7 @@ def main() -> None:
     print(f"machine: {os.uname().machine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     for divisor in sorted((int(d) for d in args.scales.split(",")), reverse=True):
         sessions = args.sessions // divisor
-        folder = args.keep / f"sessions-{sessions}-{args.writers}w-{args.rotate_mb:g}mb-v2"
+        folder = args.keep / f"sessions-{sessions}-{args.writers}w-{args.rotate_mb:g}mb-v3"
         marker = folder / ".built"
         if not marker.exists():
             if folder.exists():

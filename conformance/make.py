@@ -159,19 +159,25 @@ def intact(records: list[list[Any]], **file: Any) -> bytes:
     return header() + frame(file_record(**file)) + frame(*records)
 
 
-def summarized() -> bytes:
+def summarized(heads: bool = False) -> bytes:
     """Two sessions in alternating frames, closed with a summary (section 3.2) of where each
-    one's records are: the first frame, then S1 in frames 2 and 3, S2 in frames 4 and 5."""
+    one's records are: the first frame, then S1 in frames 2 and 3, S2 in frames 4 and 5. With
+    ``heads`` (2.4, section 3.3), their session records repeated in a `heads` frame first."""
     first, second = a_session(S1), a_session(S2, offset_ms=100)
-    data = header(2, 3) + frame(file_record())
+    data = header(2, 4 if heads else 3) + frame(file_record())
     ranges: dict[str, list[int]] = {S1: [], S2: []}
     for sid, records in ((S1, first[:5]), (S1, first[5:]), (S2, second[:5]), (S2, second[5:])):
         start = len(data)
         data += frame(*records)
         ranges[sid] += [start, len(data)] if not ranges[sid] or ranges[sid][-1] != start else []
         ranges[sid][-1] = len(data)
+    more: list[Any] = []
+    if heads:
+        copies = [r for r in first + second if r[0] in (2, 3, 4, 10)]
+        more = [{"heads": len(data)}]
+        data += frame([13, ms(300), copies])
     summary_at = struct.pack(">4sQBQ", bytes((0x91, 0x93, 12, 0xCF)), ms(300), 0xCF, len(data))
-    return data + frame([11, ms(300), len(data), ranges]) + frame(raw=summary_at)
+    return data + frame([11, ms(300), len(data), ranges, *more]) + frame(raw=summary_at)
 
 
 def build() -> None:
@@ -322,6 +328,7 @@ def build() -> None:
     write("summary", {"a.trail": summarized()})
     stale = summarized() + frame(event(97, ms(200), "action", "appended after the summary", sid=S2))
     write("summary-stale", {"a.trail": stale})
+    write("summary-heads", {"a.trail": summarized(heads=True)})
     for folder in sorted(CASES.iterdir()):
         (folder / "expected.json").write_text(json.dumps(expected(folder), indent=1, ensure_ascii=False) + "\n")
 

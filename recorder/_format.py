@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -15,7 +16,7 @@ import msgpack
 
 MAGIC = b"\x89STRAIL\n"
 FORMAT_MAJOR = 2
-FORMAT_MINOR = 3
+FORMAT_MINOR = 4
 FILE_HEADER = struct.Struct("<8sHH")
 FILE_HEADER_SIZE = FILE_HEADER.size  # 12
 
@@ -46,8 +47,10 @@ T_FILE, T_SESSION_START, T_SESSION_END, T_SESSION_TAGS, T_SPAN_START, T_SPAN_END
 )
 T_ANNOTATION = 10  # since 2.2
 T_SUMMARY, T_SUMMARY_AT = 11, 12  # since 2.3
+T_HEADS = 13  # since 2.4
 REC_SUMMARY = "summary"
 REC_SUMMARY_AT = "summary_at"
+REC_HEADS = "heads"
 TYPE_CODES = {
     REC_FILE: T_FILE,
     REC_SESSION_START: T_SESSION_START,
@@ -61,6 +64,7 @@ TYPE_CODES = {
     REC_ANNOTATION: T_ANNOTATION,
     REC_SUMMARY: T_SUMMARY,
     REC_SUMMARY_AT: T_SUMMARY_AT,
+    REC_HEADS: T_HEADS,
 }
 TYPE_NAMES = {code: name for name, code in TYPE_CODES.items()}
 
@@ -83,6 +87,8 @@ FIELDS: dict[int, tuple[str, ...]] = {
     # the last two frames of a closed file (section 3.2): where each session's records are
     T_SUMMARY: ("ts", "size", "sessions"),
     T_SUMMARY_AT: ("ts", "offset"),
+    # copies of a closed file's session records, just before its summary (section 3.3)
+    T_HEADS: ("ts", "records"),
 }
 SESSION_AT = 2  # where a record that belongs to one session holds its id
 ATTRS_AT = {code: 1 + names.index("attrs") for code, names in FIELDS.items() if "attrs" in names}
@@ -296,15 +302,54 @@ SUMMARY_AT_SIZE = FRAME_HEADER_SIZE + SUMMARY_AT_PAYLOAD.size  # 33
 _SUMMARY_AT_HEAD = bytes((0x91, 0x93, T_SUMMARY_AT, 0xCF))
 
 
-def encode_summary(ts_ns: int, size: int, sessions: dict[str, list[int]]) -> bytes | None:
-    """The two closing frames of a file whose frames end at ``size``; ``sessions`` maps each
-    session id to the flat list ``[start, end, start, end, ...]`` of the byte ranges (frames,
-    merged when adjacent) holding its records. None if the summary would not fit a frame."""
-    payload = encode_payload([msgpack.packb([T_SUMMARY, ts_ns, size, sessions])])
+# What a list of sessions shows of them (name, tags, how they ended, reviews) comes from these
+# records; a closed file repeats its own in `heads` frames (section 3.3), so a reader can list
+# the sessions of a big folder before it has read every record.
+HEAD_CODES = frozenset((T_SESSION_START, T_SESSION_END, T_SESSION_TAGS, T_ANNOTATION))
+
+
+def is_head(packed: bytes) -> bool:
+    """Whether a packed record is one a file's `heads` repeat (its code follows the array header)."""
+    return len(packed) > 1 and packed[1] in HEAD_CODES
+
+
+def encode_summary(ts_ns: int, size: int, sessions: dict[str, list[int]], heads: Sequence[bytes] = ()) -> bytes | None:
+    """The closing frames of a file whose frames end at ``size``: its ``heads`` (packed copies
+    of its session records, in `heads` frames), the summary (``sessions`` maps each session id
+    to the flat list ``[start, end, start, end, ...]`` of the byte ranges, frames merged when
+    adjacent, holding its records) and the `summary_at` trailer. None if the summary would not
+    fit a frame."""
+    copies = b"".join(encode_frame(_heads_payload(ts_ns, chunk)) for chunk in _chunks(heads))
+    at = size + len(copies)
+    record: list[Any] = [T_SUMMARY, ts_ns, at, sessions, {"heads": size}]  # none: at the summary itself
+    payload = encode_payload([msgpack.packb(record)])
     if len(payload) > MAX_FRAME_PAYLOAD:
         return None
-    trailer = SUMMARY_AT_PAYLOAD.pack(_SUMMARY_AT_HEAD, ts_ns, 0xCF, size)
-    return encode_frame(payload) + encode_frame(trailer)
+    trailer = SUMMARY_AT_PAYLOAD.pack(_SUMMARY_AT_HEAD, ts_ns, 0xCF, at)
+    return copies + encode_frame(payload) + encode_frame(trailer)
+
+
+def _chunks(packed: Sequence[bytes], target: int = FRAME_TARGET) -> list[list[bytes]]:
+    """Packed records in runs of about ``target`` bytes (each record is under MAX_RECORD_SIZE,
+    so a run always fits a frame)."""
+    runs: list[list[bytes]] = []
+    run: list[bytes] = []
+    size = 0
+    for record in packed:
+        run.append(record)
+        size += len(record)
+        if size >= target:
+            runs.append(run)
+            run, size = [], 0
+    if run:
+        runs.append(run)
+    return runs
+
+
+def _heads_payload(ts_ns: int, records: list[bytes]) -> bytes:
+    """A frame payload holding one `heads` record: ``[[13, ts, [record, ...]]]``."""
+    code_and_ts: bytes = msgpack.packb([T_HEADS, ts_ns])[1:]  # the elements without their array header
+    return b"\x91\x93" + code_and_ts + payload_header(len(records)) + b"".join(records)
 
 
 def summary_offset(tail: bytes, size: int) -> int | None:
@@ -318,11 +363,19 @@ def summary_offset(tail: bytes, size: int) -> int | None:
     return offset if FILE_HEADER_SIZE <= offset < size - SUMMARY_AT_SIZE else None
 
 
-def decode_summary(frame: bytes, offset: int) -> dict[str, list[int]] | None:
-    """The flat byte ranges of each session from the summary frame found at ``offset``, which
-    must be exactly the bytes between there and the `summary_at` frame; None if anything is
-    off (the file is then read in full: a summary only ever saves time). The ranges of a
-    session are checked when they are used (``summary_ranges``)."""
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A file's summary (section 3.2): each session's flat byte ranges, checked when used
+    (``summary_ranges``), and where the file's `heads` frames start (None: it has none)."""
+
+    sessions: dict[str, list[int]]
+    heads_at: int | None
+
+
+def decode_summary(frame: bytes, offset: int) -> Summary | None:
+    """The summary in the frame found at ``offset``, which must be exactly the bytes between
+    there and the `summary_at` frame; None if anything is off (the file is then read in full:
+    a summary only ever saves time)."""
     if _valid_frame_at(memoryview(frame), 0) != len(frame):
         return None
     try:
@@ -334,7 +387,33 @@ def decode_summary(frame: bytes, offset: int) -> dict[str, list[int]] | None:
     code, _, size, sessions = records[0][:4]
     if code != T_SUMMARY or size != offset or type(sessions) is not dict:
         return None
-    return sessions
+    more = records[0][4] if len(records[0]) > 4 else None
+    heads_at = more.get("heads") if type(more) is dict else None
+    if type(heads_at) is not int or not FILE_HEADER_SIZE <= heads_at <= offset:
+        heads_at = None
+    return Summary(sessions, heads_at)
+
+
+def decode_heads(data: bytes) -> list[list[Any]] | None:
+    """The session records copied in a file's `heads` frames, ``data`` being exactly those
+    frames; None if they are not that (a damaged or foreign frame, another record type)."""
+    buf = memoryview(data)
+    records: list[list[Any]] = []
+    pos = 0
+    while pos < len(data):
+        end = _valid_frame_at(buf, pos)
+        if end < 0:
+            return None
+        try:
+            payload = decode_payload(buf[pos + FRAME_HEADER_SIZE : end])
+        except ValueError:
+            return None
+        for record in payload:
+            if type(record) is not list or len(record) < 3 or record[0] != T_HEADS or type(record[2]) is not list:
+                return None
+            records += (r for r in record[2] if type(r) is list and r and r[0] in HEAD_CODES)
+        pos = end
+    return records
 
 
 def summary_ranges(flat: object, offset: int) -> list[tuple[int, int]] | None:

@@ -24,6 +24,7 @@ from typing import Any
 from ._encode import pack_wire
 from ._format import (
     FILE_HEADER_SIZE,
+    HEAD_CODES,
     SESSION_AT,
     T_DROPPED,
     T_HEARTBEAT,
@@ -32,6 +33,7 @@ from ._format import (
     encode_summary,
     file_name,
     file_record,
+    is_head,
     packed_sessions,
 )
 
@@ -110,6 +112,7 @@ class Writer:
         # its records in the current file, for the summary written when the file is closed;
         # None when the file cannot have one (a write failed part-way).
         self._ranges: dict[bytes, list[int]] | None = None
+        self._heads: list[bytes] = []  # its session records (packed), repeated before the summary
         self._file_opened = 0.0
         self._retry_at = 0.0
         self._last_heartbeat = 0.0
@@ -243,7 +246,7 @@ class Writer:
                 ticket, fsync = max(ticket, item.number), fsync or item.fsync
         frames = _frames(records)
         if frames:  # keep the queue within max_queue_bytes at the records' current size
-            biggest = max(len(frame) // count for frame, count, _ in frames)
+            biggest = max(len(frame) // count for frame, count, *_ in frames)
             self._queue_limit = max(1000, min(self._max_records, self._max_bytes // biggest))
             self._yield_at = self._queue_limit // 2
         return frames, ticket, fsync
@@ -287,7 +290,7 @@ class Writer:
         releases the GIL once), rotating between calls when a file is full. A failed write
         drops only the callers' records in frames not completely written; the file is then
         closed, so nothing is ever appended after a partial frame."""
-        queued = sum(count for _, count, _ in frames)
+        queued = sum(count for _, count, *_ in frames)
         frames = frames + extra
         written_records = 0
         i = 0
@@ -299,14 +302,14 @@ class Writer:
             while group_end < len(frames) and (group_end == i or group_bytes < WRITE_GROUP):
                 group_bytes += len(frames[group_end][0])
                 group_end += 1
-            data = b"".join(frame for frame, _, _ in frames[i:group_end])
+            data = b"".join(frame for frame, *_ in frames[i:group_end])
             done, error = _write_all(self._fd, data)  # type: ignore[arg-type]
-            for frame, count, sessions in frames[i:group_end]:
+            for frame, count, sessions, heads in frames[i:group_end]:
                 if done < len(frame):
                     break
                 done -= len(frame)
                 written_records += count
-                self._note_frame(len(frame), sessions)
+                self._note_frame(len(frame), sessions, heads)
                 i += 1
             if i < group_end:  # the write failed part-way
                 self._count_drop(max(0, queued - written_records), f"cannot write {self._path}: {error}")
@@ -336,7 +339,7 @@ class Writer:
         if self._seq:
             head += self._open_session_records(since=self._taken[0], continued=True)
         frames = _frames_of_records(head)
-        data = encode_file_header() + b"".join(frame for frame, _, _ in frames)
+        data = encode_file_header() + b"".join(frame for frame, *_ in frames)
         path = self.directory / file_name(time.time_ns(), f"{_safe_host()}_{self.pid}", self.writer_id, self._seq)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -355,9 +358,9 @@ class Writer:
             self._warn(f"cannot write {path}: {error}")
             return False
         self._fd, self._path = fd, path
-        self._file_bytes, self._ranges = FILE_HEADER_SIZE, {}
-        for frame, _, sessions in frames:
-            self._note_frame(len(frame), sessions)
+        self._file_bytes, self._ranges, self._heads = FILE_HEADER_SIZE, {}, []
+        for frame, _, sessions, heads in frames:
+            self._note_frame(len(frame), sessions, heads)
         self._file_opened = now
         self._seq += 1
         self.files.append(path)
@@ -388,13 +391,16 @@ class Writer:
             except OSError:
                 pass
 
-    def _note_frame(self, length: int, sessions: set[bytes]) -> None:
-        """A frame of ``length`` bytes holding records of ``sessions`` was appended."""
+    def _note_frame(self, length: int, sessions: set[bytes], heads: list[bytes]) -> None:
+        """A frame of ``length`` bytes holding records of ``sessions`` (``heads`` among them)
+        was appended."""
         start = self._file_bytes
         self._file_bytes = end = start + length
         ranges = self._ranges
         if ranges is None:
             return
+        if heads:
+            self._heads += heads
         for sid in sessions:
             spans = ranges.get(sid)
             if spans is None:
@@ -408,13 +414,14 @@ class Writer:
         """End the file with its summary (format_spec.md 3.2). It only saves readers time, so
         any problem means a file without one; a partly written one is cut off again."""
         ranges, self._ranges = self._ranges, None
+        heads, self._heads = self._heads, []
         if ranges is None or self._fd is None:
             return
         try:
             sessions = {sid.decode(): spans for sid, spans in ranges.items()}
         except UnicodeDecodeError:
             return
-        data = encode_summary(time.time_ns(), self._file_bytes, sessions)
+        data = encode_summary(time.time_ns(), self._file_bytes, sessions, heads)
         if data is None:
             return
         done, error = _write_all(self._fd, data)
@@ -454,15 +461,18 @@ class Writer:
             log.warning("sessiontrail: %s; records are being dropped and counted", message)
 
 
-_Frame = tuple[bytes, int, set[bytes]]  # a frame, how many records it holds, their sessions
+# a frame, how many records it holds, their sessions, and those of its records a summary repeats
+_Frame = tuple[bytes, int, set[bytes], list[bytes]]
 
 
 def _frames(records: list[bytes]) -> list[_Frame]:
-    """Packed records as frames, with the ids of the sessions each frame holds records of."""
+    """Packed records as frames, with the ids of the sessions each frame holds records of and
+    its session records (``is_head``)."""
     frames: list[_Frame] = []
     at = 0
     for frame, count in encode_frames(records):
-        frames.append((frame, count, packed_sessions(records[at : at + count])))
+        chunk = records[at : at + count]
+        frames.append((frame, count, packed_sessions(chunk), [r for r in chunk if r[1] in HEAD_CODES]))
         at += count
     return frames
 
@@ -472,14 +482,15 @@ def _frames_of_records(records: list[list[Any]]) -> list[_Frame]:
     a `dropped` record belongs to every session it names."""
     frames: list[_Frame] = []
     at = 0
-    for frame, count in encode_frames([pack_wire(r) for r in records]):
+    packed = [pack_wire(r) for r in records]
+    for frame, count in encode_frames(packed):
         sessions = set()
         for record in records[at : at + count]:
             named = record[SESSION_AT] if len(record) > SESSION_AT else None
             for sid in named if isinstance(named, list) else [named]:
                 if isinstance(sid, str):
                     sessions.add(sid.encode("utf-8", "surrogatepass"))
-        frames.append((frame, count, sessions))
+        frames.append((frame, count, sessions, [r for r in packed[at : at + count] if is_head(r)]))
         at += count
     return frames
 

@@ -274,6 +274,14 @@ class Catalog:
             elif code in (T_HEARTBEAT, T_DROPPED) and len(record) > 2:
                 changed.update(s for s in _list(record[2]) if isinstance(s, str) and s in self.sessions)
 
+    def note_file(self, path: Path, sids: Iterable[str]) -> None:
+        """Those of these sessions that are known have records in path (a file's summary says
+        so, format_spec.md 3.2): reading them again reads it too."""
+        for sid in sids:
+            session = self.sessions.get(sid)
+            if session is not None and path not in session.files:
+                session.files[path] = None
+
     def host_info(self, session: SessionInfo) -> dict[str, Any] | None:
         for path in ([session.start_file] if session.start_file else []) + list(session.files):
             meta = self.file_meta.get(path)

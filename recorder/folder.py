@@ -15,10 +15,17 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from . import index_cache
+from ._format import HEAD_CODES, SESSION_AT, T_DROPPED, T_FILE, T_HEARTBEAT
 from ._nodes import NodeTable
 from .catalog import Catalog, SessionInfo, read_sessions
-from .reader import Batch, FolderReader, Problem
+from .reader import Batch, FileRecords, FolderReader, Problem, read_heads
 
+# A folder read cold (no index) with more than this in files is listed first from what its
+# closed files' heads say (``preview``) and read whole in steps, between other work.
+PREVIEW_MIN_BYTES = 128 << 20
+# What a preview folds of a file read whole: the records a list shows, and what says a
+# session is still alive (a span or event adds only a little to how late it was last seen).
+LISTED_CODES = HEAD_CODES | {T_FILE, T_HEARTBEAT, T_DROPPED}
 INDEX_MIN_RECORDS = 50_000  # folders smaller than this read fast enough without an index
 KEEP_SHOWN = 2  # sessions last shown (or compared) whose nodes stay in memory
 NODES_CHUNK = 1000  # sessions whose nodes are read back at once for analytics and queries
@@ -45,10 +52,62 @@ class Folder:
         self._shown: list[str] = []  # the sessions last shown, newest last
         self._read_back: set[str] = set()  # let-go sessions whose nodes were read again since
         self._frozen = 0  # sessions when the collector was last told to leave what is read alone
+        # While a big folder is first read in steps: its sessions as the files' heads say
+        # (``preview``); None once every file was read.
+        self.previewed: Catalog | None = None
 
-    def poll(self, progress: Callable[[int, int], None] | None = None) -> tuple[set[str], Batch]:
+    @property
+    def counting(self) -> bool:
+        """A preview stands for the folder while its first read is not finished."""
+        return self.previewed is not None
+
+    def preview(self, min_bytes: int | None = None) -> Catalog | None:
+        """The folder's sessions as a list shows them, made without reading every record, when
+        a first read would be long (no index, ``min_bytes`` or more in files): from the
+        `heads` of its closed files (format_spec.md 3.3), and the files without (still being
+        written, cut short by a crash, older) read whole. Their names, tags, times, how they
+        ended and their reviews are known; their totals (zero here) only once ``poll`` has
+        read every file. None when the folder is read whole at once instead, as when half of it or
+        more has no heads (files from before 2.4): the preview would take about as long."""
+        if self.from_index or self.reader.files:
+            return None
+        if min_bytes is None:
+            min_bytes = PREVIEW_MIN_BYTES
+        found = sorted(self.reader.discover(), key=lambda item: item[0].name)
+        total = sum(st.st_size for _, st in found)
+        if total < min_bytes:
+            return None
+        heads = {path: read_heads(path) for path, _ in found}
+        whole = [path for path, _ in found if heads[path] is None]
+        if 2 * sum(st.st_size for path, st in found if heads[path] is None) > total:
+            return None
+        catalog = Catalog(self.catalog.strings)
+        holding: dict[Path, set[str]] = {}  # the sessions each file has records of
+        for path, said in heads.items():
+            if said is not None:
+                catalog.apply(Batch([FileRecords(path, said[0])]))
+                holding[path] = set(said[1])
+        if whole:  # read for what a list shows: their spans and events wait for the count
+
+            def skim(batch: Batch) -> None:
+                for part in batch.files:
+                    records = part.records
+                    named = {r[SESSION_AT] for r in records if len(r) > SESSION_AT and type(r[SESSION_AT]) is str}
+                    holding.setdefault(part.path, set()).update(named)
+                    catalog.apply(Batch([FileRecords(part.path, [r for r in records if r[0] in LISTED_CODES])]))
+
+            FolderReader(whole).poll(apply=skim)
+        for path, sids in holding.items():  # once every session is known, whichever file named it first
+            catalog.note_file(path, sids)
+        self.previewed = catalog
+        return catalog
+
+    def poll(
+        self, progress: Callable[[int, int], None] | None = None, deadline: float | None = None
+    ) -> tuple[set[str], Batch]:
         """Read what is new; return the ids of the sessions that changed (or went) and the
-        batch (its problems, how many records it read)."""
+        batch (its problems, how many records it read). ``deadline``: as
+        ``FolderReader.poll``; the preview goes once a poll has read every file."""
         changed: set[str] = set()
 
         def apply(part: Batch) -> None:
@@ -56,7 +115,9 @@ class Folder:
             changed.update(found)
             self._let_go(found)  # as it goes: a cold read of a big folder never holds it all
 
-        batch = self.reader.poll(progress=progress, apply=apply)
+        batch = self.reader.poll(progress=progress, apply=apply, deadline=deadline)
+        if batch.complete:
+            self.previewed = None
         changed |= self._read_stale()
         self._let_go(self._read_back - set(self._shown))
         self._unindexed += batch.record_count + len(batch.removed)
@@ -80,7 +141,13 @@ class Folder:
         return [p for state in self.reader.files.values() for p in state.problems]
 
     def show(self, session_id: str) -> SessionInfo | None:
-        """The session, its nodes kept in memory while it is among the last KEEP_SHOWN shown."""
+        """The session, its nodes kept in memory while it is among the last KEEP_SHOWN shown
+        (while counting, read from its files on its own)."""
+        if self.previewed is not None:
+            known = self.previewed.sessions.get(session_id)
+            if known is None:
+                return None
+            return read_sessions(known.files, {session_id}, self.catalog.strings).sessions.get(session_id)
         session = self.catalog.sessions.get(session_id)
         if session is None:
             return None

@@ -32,7 +32,9 @@ from ._format import (
     T_SUMMARY_AT,
     TYPE_NAMES,
     FormatError,
+    Summary,
     decode_file_header,
+    decode_heads,
     decode_payload,
     decode_summary,
     describe_tail,
@@ -90,6 +92,7 @@ class Batch:
     problems: list[Problem] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
     streamed: int = 0  # records handed to poll(apply=...) instead of kept in files
+    complete: bool = True  # False: the poll's deadline passed before every file was read
 
     @property
     def record_count(self) -> int:
@@ -160,6 +163,7 @@ class FolderReader:
         self.files: dict[Path, FileState] = {}
         self._missing_reported: set[Path] = set()
         self._apply: Callable[[Batch], Any] | None = None
+        self._deadline: float | None = None  # of the current poll (``poll(deadline=...)``)
 
     def poll(
         self,
@@ -167,6 +171,7 @@ class FolderReader:
         final: bool = False,
         progress: Callable[[int, int], None] | None = None,
         apply: Callable[[Batch], Any] | None = None,
+        deadline: float | None = None,
     ) -> Batch:
         """Read what is new. An unfinished tail is reported as torn once the file has not been
         modified for ``settle_seconds``, or at once with ``final=True``. ``progress(done, total)``
@@ -175,19 +180,33 @@ class FolderReader:
         With ``apply`` (for example ``Catalog.apply``), records are handed over as they are
         decoded, a chunk at a time, in small batches (removed files first), instead of being
         collected: a folder of millions of records never sits in memory as decoded records.
+
+        ``deadline`` (a ``time.monotonic()`` value): once it has passed, files not yet read are
+        left for the next poll (``Batch.complete`` is then False), so a long first read can be
+        done in steps with other work between them.
         """
         batch = Batch()
         self._apply = apply
+        self._deadline = deadline
         # By name: a writer's files then come in the order it wrote them (names start with the
         # time and end with a sequence number), so spans mostly end after they start.
         found = dict(sorted(self._discover(batch), key=lambda item: item[0].name))
         for path in [p for p in self.files if p not in found]:
             del self.files[path]
             self._removed(batch, path)
+        started = 0  # files read for the first time in this poll: at least one is, whatever the deadline
         for done, (path, st) in enumerate(found.items()):
             if progress is not None and done % 50 == 0:
                 progress(done, len(found))
             state = self.files.get(path)
+            if deadline is not None:
+                if not batch.complete:
+                    continue  # the deadline passed: the rest waits for the next poll
+                if state is None:
+                    if started and time.monotonic() > deadline:
+                        batch.complete = False
+                        continue
+                    started += 1
             identity = (st.st_dev, st.st_ino)
             if state is not None and (
                 state.identity != identity
@@ -205,7 +224,7 @@ class FolderReader:
             state.mtime_ns = st.st_mtime_ns
             settled = final or time.time() - st.st_mtime >= self.settle_seconds
             self._read(state, st.st_size, batch, settled)
-        self._apply = None
+        self._apply = self._deadline = None
         return batch
 
     def _removed(self, batch: Batch, path: Path) -> None:
@@ -227,6 +246,18 @@ class FolderReader:
             batch.files.append(FileRecords(state.path, records))
 
     # ------------------------------------------------------------------ discovery
+    def discover(self) -> list[tuple[Path, os.stat_result]]:
+        """The files under the reader's paths now, with their stat results (what is missing
+        is reported by ``poll``, not here)."""
+        found: list[tuple[Path, os.stat_result]] = []
+        for root in self.roots:
+            try:
+                st = root.stat()
+            except OSError:
+                continue
+            found += _walk(root) if root.is_dir() else [(root, st)]
+        return found
+
     def _discover(self, batch: Batch) -> Iterator[tuple[Path, os.stat_result]]:
         for root in self.roots:
             try:
@@ -260,7 +291,8 @@ class FolderReader:
                 return
             if state.offset < size:
                 with open(state.path, "rb") as fh, gc_paused():
-                    self._read_from(fh, state, size, batch)
+                    if not self._read_from(fh, state, size, batch):
+                        return  # the poll's deadline passed: the rest is read by the next poll
                     if settled and state.offset < size and state.tail_reported != state.offset:
                         fh.seek(state.offset)
                         tail = fh.read(min(size - state.offset, FRAME_HEADER_SIZE + MAX_FRAME_PAYLOAD))
@@ -285,22 +317,16 @@ class FolderReader:
         that ends with a valid summary; False (nothing read) if it does not have one."""
         assert self.wanted is not None
         with open(state.path, "rb") as fh:
-            if size < FILE_HEADER_SIZE + SUMMARY_AT_SIZE:
-                return False
-            fh.seek(size - SUMMARY_AT_SIZE)
-            at = summary_offset(fh.read(SUMMARY_AT_SIZE), size)
-            if at is None:
-                return False
-            fh.seek(at)
-            sessions = decode_summary(fh.read(size - SUMMARY_AT_SIZE - at), at)
+            found = _summary_of(fh, size)
             fh.seek(FILE_HEADER_SIZE)
             first = fh.read(FRAME_HEADER_SIZE)
-            if sessions is None or len(first) < FRAME_HEADER_SIZE:
+            if found is None or len(first) < FRAME_HEADER_SIZE:
                 return False
+            at, summary = found
             # The first frame holds the `file` record: who wrote the file, which copies are of it.
             ranges = [(FILE_HEADER_SIZE, min(at, FILE_HEADER_SIZE + FRAME_HEADER_SIZE + FRAME_HEADER.unpack(first)[1]))]
             wanted = self.wanted
-            for sid, flat in sessions.items():
+            for sid, flat in summary.sessions.items():
                 if type(sid) is str and wanted(sid):
                     spans = summary_ranges(flat, at)
                     if spans is None:
@@ -336,8 +362,9 @@ class FolderReader:
         self.summaries_used += 1
         return True
 
-    def _read_from(self, fh: Any, state: FileState, size: int, batch: Batch) -> None:
-        """Read from state.offset to size, delivering the records of each chunk."""
+    def _read_from(self, fh: Any, state: FileState, size: int, batch: Batch) -> bool:
+        """Read from state.offset to size, delivering the records of each chunk; False if the
+        poll's deadline passed first (``batch.complete`` is then False)."""
         if state.fingerprint is None or state.fingerprint[0] < min(size, FINGERPRINT_BYTES):
             start = fh.read(min(size, FINGERPRINT_BYTES))
             state.fingerprint = (len(start), zlib.crc32(start))
@@ -352,14 +379,14 @@ class FolderReader:
                         batch,
                         Problem(state.path, "foreign", f"not a sessiontrail file (starts with {head[:8]!r})"),
                     )
-                return
+                return True
             try:
                 state.version = decode_file_header(head)
             except FormatError as exc:
                 state.dead = True
                 kind = "newer_version" if head.startswith(b"\x89STRAIL\n") else "foreign"
                 self._problem(state, batch, Problem(state.path, kind, str(exc)))
-                return
+                return True
             state.offset = FILE_HEADER_SIZE
         while state.offset < size:
             fh.seek(state.offset)
@@ -433,11 +460,62 @@ class FolderReader:
                     Problem(state.path, "damaged", "skipped bytes that are not frames", state.offset, limit - scan.end),
                 )
                 state.offset = base + limit
+            if self._deadline is not None and time.monotonic() > self._deadline:
+                batch.complete = False
+                return False
+        return True
 
     @staticmethod
     def _problem(state: FileState, batch: Batch, problem: Problem) -> None:
         state.problems.append(problem)
         batch.problems.append(problem)
+
+
+def _summary_of(fh: Any, size: int) -> tuple[int, Summary] | None:
+    """Where a file of ``size`` bytes open in ``fh`` has its summary frame, and the summary;
+    None if it does not end with a valid one (format_spec.md 3.2)."""
+    if size < FILE_HEADER_SIZE + SUMMARY_AT_SIZE:
+        return None
+    fh.seek(size - SUMMARY_AT_SIZE)
+    at = summary_offset(fh.read(SUMMARY_AT_SIZE), size)
+    if at is None:
+        return None
+    fh.seek(at)
+    summary = decode_summary(fh.read(size - SUMMARY_AT_SIZE - at), at)
+    return None if summary is None else (at, summary)
+
+
+def read_heads(path: Path) -> tuple[list[list[Any]], list[str]] | None:
+    """What a closed file says of its sessions without reading them (format_spec.md 3.3): the
+    records of its first frame (its `file` record) and the session records its `heads` repeat,
+    and the ids of every session with records in it. None if it has no valid summary with
+    heads (a file still being written, cut short, damaged, or older than 2.4)."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            found = _summary_of(fh, size)
+            if found is None:
+                return None
+            at, summary = found
+            heads_at = summary.heads_at
+            if heads_at is None:
+                return None
+            fh.seek(0)
+            decode_file_header(fh.read(FILE_HEADER_SIZE))
+            head = fh.read(FRAME_HEADER_SIZE)
+            length = FRAME_HEADER.unpack(head)[1] if len(head) == FRAME_HEADER_SIZE else 0
+            first = scan_frames(head + fh.read(min(length, at))).frames[:1]
+            fh.seek(heads_at)
+            heads = decode_heads(fh.read(at - heads_at))
+    except (OSError, FormatError):
+        return None
+    if heads is None or not first:
+        return None
+    try:  # the first frame's `file` record: who wrote the file
+        records = [r for r in decode_payload(first[0][1]) if type(r) is list and r and r[0] == T_FILE]
+    except ValueError:
+        return None
+    return records + heads, [sid for sid in summary.sessions if type(sid) is str]
 
 
 def _of_wanted(record: list[Any], wanted: Callable[[str], bool]) -> list[Any] | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import msgpack
@@ -15,9 +16,11 @@ from conftest import cli, summarized
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recorder import rules
 from recorder._format import SUMMARY_AT_SIZE, decode_summary, encode_summary, summary_offset
 from recorder.catalog import Catalog, load
-from recorder.reader import FolderReader
+from recorder.folder import Folder
+from recorder.reader import FolderReader, read_file, read_heads
 from recorder.summary import node_summary, session_summary
 
 
@@ -92,15 +95,18 @@ def summary_at(path: Path) -> int:
 
 
 def bad_ranges(path: Path) -> None:
-    """A summary that passes its checksum but whose ranges point outside the frames."""
+    """A summary that passes its checksum but whose ranges point outside the frames (its
+    heads written again as they were)."""
     data = path.read_bytes()
     at = summary_at(path)
-    sessions = decode_summary(data[at:-SUMMARY_AT_SIZE], at)
-    assert sessions is not None
-    sessions = {sid: [at + 5, at + 50] for sid in sessions}
-    closing = encode_summary(1, at, sessions)
+    summary = decode_summary(data[at:-SUMMARY_AT_SIZE], at)
+    said = read_heads(path)
+    assert summary is not None and summary.heads_at is not None and said is not None
+    sessions = {sid: [at + 5, at + 50] for sid in summary.sessions}
+    copies = [msgpack.packb(r) for r in said[0] if r[0] != 1]  # the `file` record is not a copy
+    closing = encode_summary(1, summary.heads_at, sessions, copies)
     assert closing is not None
-    path.write_bytes(data[:at] + closing)
+    path.write_bytes(data[: summary.heads_at] + closing)
 
 
 DAMAGE = {
@@ -235,8 +241,9 @@ def test_a_writers_summary_names_exactly_the_frames_of_each_session(tmp_path_fac
         assert at is not None, path
         summary = decode_summary(data[at:-SUMMARY_AT_SIZE], at)
         assert summary is not None
+        heads_at = summary.heads_at if summary.heads_at is not None else at
         actual: dict[str, list[int]] = {}
-        for offset, payload in scan_frames(data[:at], 12).frames:
+        for offset, payload in scan_frames(data[:heads_at], 12).frames:
             start, end = offset, offset + 12 + len(payload)
             in_frame = set()
             for record in msgpack.unpackb(payload, raw=False):
@@ -248,4 +255,110 @@ def test_a_writers_summary_names_exactly_the_frames_of_each_session(tmp_path_fac
                     spans[-1] = end
                 else:
                     spans += [start, end]
-        assert summary == actual, path
+        assert summary.sessions == actual, path
+
+
+def listed(catalog: Catalog, now: int) -> dict[str, tuple]:
+    """What the session list shows of each session, counted totals aside."""
+    return {
+        sid: (
+            s.name,
+            s.tags,
+            s.start,
+            s.end,
+            s.end_state,
+            s.reason,
+            s.status(now),
+            s.hostname,
+            s.pid,
+            rules.current_annotations(s.annotations),
+        )
+        for sid, s in catalog.sessions.items()
+    }
+
+
+@pytest.mark.parametrize("case", ["as written", "heads corrupt", *sorted(DAMAGE)])
+def test_heads_list_every_session_as_the_full_read_does(recorded, tmp_path, case):
+    """The preview (format_spec.md 3.3: closed files' heads, the others read whole) shows every
+    session's name, tags, times, end, status, host, files and reviews as reading every record
+    does, also when heads or summaries are damaged, stale or missing."""
+    damage = {"as written": lambda files: None, "heads corrupt": lambda files: flip(files[0], heads_at(files[0]) + 30)}
+    folder = damaged_copy(recorded, tmp_path, {**DAMAGE, **damage}[case])
+    full, _ = load(folder)
+    preview = Folder([folder], index=False).preview(min_bytes=0)
+    assert preview is not None
+    now = time.time_ns()
+    assert listed(preview, now) == listed(full, now)
+    # Every file a session has records in is known, so it can be read while counting goes on
+    # (a file read whole can add one a full read dedups as a copy: read again, it counts once).
+    for sid, session in full.sessions.items():
+        assert set(session.files) <= set(preview.sessions[sid].files), sid
+
+
+def heads_at(path: Path) -> int:
+    data = path.read_bytes()
+    at = summary_at(path)
+    summary = decode_summary(data[at:-SUMMARY_AT_SIZE], at)
+    assert summary is not None and summary.heads_at is not None
+    return summary.heads_at
+
+
+def test_the_preview_reads_a_small_part_of_a_folder_of_closed_files(recorded):
+    files = summarized(recorded)
+    total = sum(p.stat().st_size for p in files)
+    heads = sum(summary_at(p) - heads_at(p) for p in files)
+    assert 0 < heads < total / 20, (heads, total)
+    assert all(read_heads(p) is not None for p in files)
+    unfinished = set(recorded.glob("*.trail")) - set(files)
+    assert unfinished and all(read_heads(p) is None for p in unfinished)
+
+
+def test_a_full_read_skips_heads(tmp_path):
+    """Heads are copies: a file read whole counts each session record once."""
+    import recorder
+    from recorder import _state
+
+    _state.reset()
+    recorder.init(directory=tmp_path, auto_start_session=False)
+    with recorder.start_session(name="one", tags=["a"]) as session:
+        recorder.record(recorder.ActionEvent(action_type="x"))
+        session.add_tags(["b"])
+    _state.reset()
+    (path,) = tmp_path.glob("*.trail")
+    records, _ = read_file(path)
+    assert [r["type"] for r in records].count("session_start") == 1
+    said = read_heads(path)
+    assert said is not None
+    assert [r[0] for r in said[0]] == [1, 2, 4, 3]  # file, session_start, session_tags, session_end
+    catalog, _ = load(tmp_path)
+    (one,) = catalog.sessions.values()
+    assert (one.name, one.tags, one.event_count, one.end_state) == ("one", ["a", "b"], 1, "Success")
+
+
+def test_the_preview_knows_files_holding_a_sessions_events_without_its_session_records(tmp_path):
+    """A second writer's file with only events of a session (a forked child's, say) has empty
+    heads; the preview still lists that file among the session's, so a session shown while
+    counting is read whole."""
+    from recorder._encode import pack_wire
+    from recorder._format import T_EVENT, T_SESSION_END, T_SESSION_START
+    from recorder._writer import Writer, WriterConfig
+
+    sid, config = "4f8c2a8e-0000-4000-8000-000000000001", WriterConfig(fsync="never")
+    first = Writer(tmp_path, config)
+    first.submit(pack_wire([T_SESSION_START, 10, sid, "parent", ["a"], {"pid": 1}]))
+    first.submit(pack_wire([T_SESSION_END, 90, sid, "Success", None]))
+    first.close()
+    second = Writer(tmp_path, config)
+    for n in range(5):
+        second.submit(pack_wire([T_EVENT, 20 + n, sid, n + 1, None, "action", "child", None, None]))
+    second.close()
+    files = sorted(tmp_path.glob("*.trail"))
+    assert len(files) == 2 and all(read_heads(p) is not None for p in files)
+    assert sorted(len(read_heads(p)[0]) for p in files) == [1, 3]  # type: ignore[index]
+    preview = Folder([tmp_path], index=False).preview(min_bytes=0)
+    assert preview is not None
+    assert sorted(preview.sessions[sid].files) == files
+    folder = Folder([tmp_path], index=False)
+    folder.preview(min_bytes=0)
+    shown = folder.show(sid)
+    assert shown is not None and shown.event_count == 5 and shown.name == "parent"

@@ -494,3 +494,35 @@ def test_the_search_boxes_take_queries(qtbot, open_window, demo):
     window.tree.search.setText("kind =")
     qtbot.waitUntil(lambda: not window.tree.search_error.isHidden(), timeout=5_000)  # (its tab may be hidden)
     assert "expected a value after '='" in window.tree.search_error.text()
+
+
+def test_a_big_folder_opened_cold_shows_its_list_before_its_totals(qtbot, tmp_path, recorded, monkeypatch):
+    """The first thing shown of a big folder opened cold is its sessions from the files' heads,
+    totals shown as not yet counted; the counted rows replace them once every file is read."""
+    from recorder import folder as folder_module
+    from viewer import MainWindow, workers
+    from viewer.models.session_table import COLUMNS, NOT_COUNTED, _display
+
+    monkeypatch.setattr(folder_module, "PREVIEW_MIN_BYTES", 0)
+    monkeypatch.setattr(workers, "COUNT_STEP", 0.0)  # a file a step
+    folder = tmp_path / "big"
+    shutil.copytree(recorded, folder)
+    (tmp_path / "empty").mkdir()
+    window = MainWindow([tmp_path / "empty"], settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.loaded, timeout=10_000)
+    updates = []
+    window.worker.worker.updated.connect(updates.append)
+    window.open_paths([folder])
+    qtbot.waitUntil(lambda: window.loaded, timeout=30_000)
+    preview = next(u for u in updates if u.rows)
+    assert preview.counting and preview.full and len(preview.rows) == 15
+    assert {_display(r, "Events") for r in preview.rows} == {NOT_COUNTED}
+    assert {_display(r, "Name") for r in preview.rows} >= {"still running", "clean 2.0"}
+    counted = updates[-1]
+    assert not counted.counting and counted.full and all(r.counted for r in counted.rows)
+    model = window.session_list.model
+    assert model.rowCount() == 15
+    assert NOT_COUNTED not in {model.data(model.index(i, COLUMNS.index("Events"))) for i in range(15)}
+    assert "watching for changes" in window.status_label.text()

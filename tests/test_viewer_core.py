@@ -222,3 +222,43 @@ def test_trends_and_latency_percentiles(rec, folder):
     calls = {(e.kind, e.name): e for e in a.latency}
     assert set(calls) == {("tool", "lookup"), ("llm", "gpt-4o"), ("llm", "claude")}
     assert all(0 <= e.p50 <= e.p95 for e in a.latency) and calls[("tool", "lookup")].calls == 1
+
+
+def test_a_big_folder_opened_cold_is_listed_first_then_counted_in_steps(recorded, monkeypatch):
+    """A folder opened cold is listed from its files' heads (format_spec.md 3.3), then read a
+    file or so a step; a session shown meanwhile is read from its own files, whole."""
+    from recorder import folder as folder_module
+    from recorder.catalog import load
+
+    monkeypatch.setattr(folder_module, "PREVIEW_MIN_BYTES", 0)
+    full, _ = load(recorded)
+    store = SessionStore([recorded], index=False)
+    update = store.poll(step=0.0)
+    assert update.counting and update.full and store.counting
+    assert not any(r.counted for r in update.rows)
+    assert {r.id: (r.name, r.tags, r.end_state) for r in update.rows} == {
+        sid: (s.name, tuple(s.tags), s.end_state) for sid, s in full.sessions.items()
+    }
+    big = max(full.sessions.values(), key=lambda s: s.event_count)
+    trace = store.trace(big.id)
+    assert trace is not None and len(trace) == big.event_count
+    assert store.rows()[0].counted is False
+    steps = 1
+    while update.counting:
+        update = store.poll(step=0.0)  # a deadline already past: one new file a step
+        steps += 1
+    assert steps > len(list(recorded.glob("*.trail"))) // 2
+    assert update.full and all(r.counted for r in update.rows) and not store.counting
+    totals = {r.id: (r.event_count, r.error_count, r.llm_calls, r.tokens, r.cost) for r in update.rows}
+    assert totals == {
+        sid: (s.event_count, s.error_count, s.llm_calls, s.prompt_tokens + s.completion_tokens, s.cost)
+        for sid, s in full.sessions.items()
+    }
+    trace = store.trace(big.id)
+    assert trace is not None and len(trace) == big.event_count
+
+
+def test_a_small_or_indexed_folder_is_read_whole_at_once(recorded):
+    store = SessionStore([recorded], index=False)
+    update = store.poll(step=0.0)  # the folder is far below PREVIEW_MIN_BYTES
+    assert not update.counting and update.full and all(r.counted for r in update.rows)

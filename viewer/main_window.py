@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.paths: list[Path] = []
         self.trace: Trace | None = None
         self.loaded = False
+        self.counting = False  # a big folder opened cold is shown while its totals are counted
         self._selected_node: int | None = None
         self._session_id: str | None = None
 
@@ -329,9 +330,15 @@ class MainWindow(QMainWindow):
         self._show_problems(update)
         total = self.session_list.model.rowCount()
         running = sum(1 for r in self.session_list.model.rows() if r.status == "running")
-        self.status_label.setText(
-            f"{total:,} sessions ({running} running) in {', '.join(str(p) for p in self.paths)} · watching for changes"
-        )
+        where = ", ".join(str(p) for p in self.paths)
+        if update.counting:
+            what = "counting events, calls, tokens and costs (shown as … until every file is read)"
+        else:
+            what = "watching for changes"
+        self.status_label.setText(f"{total:,} sessions ({running} running) in {where} · {what}")
+        self.counting = update.counting
+        if update.counting:  # the preview: once it is on screen, the worker goes on counting
+            QTimer.singleShot(0, self.worker.requestResume.emit)
         self._request_analytics()
 
     def _show_problems(self, update: StoreUpdate) -> None:
@@ -388,6 +395,8 @@ class MainWindow(QMainWindow):
             self.details.show_host(info)
 
     def _on_trace(self, session_id: str, trace: Trace | None) -> None:
+        if self.counting:  # the worker waits for it to be shown before it goes on counting
+            QTimer.singleShot(0, self.worker.requestResume.emit)
         if session_id != self._session_id:
             return  # a late answer for a session no longer selected
         if trace is None:

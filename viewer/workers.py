@@ -7,6 +7,7 @@ debounced poll, so growth shows within a poll interval even when events are miss
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Collection, Iterable
 from pathlib import Path
@@ -33,6 +34,13 @@ INDEX_DELAY_MS = 3000  # after the first load, write the index cache this much l
 # within 427 ms at p95.)
 TRACE_GAP_MS = 400
 TRACE_SHARE = 0.2
+# A big folder opened cold is listed from its files' heads at once and then counted in steps
+# of this many seconds, so a click or a filter waits at most about this long behind it.
+COUNT_STEP = 0.1
+# Qt's calls into Python (a row's cells, a paint) each wait for the worker to let go of the
+# GIL, which it does every switch interval: Python's 5 ms made a click on a big folder still
+# being counted take 0.8 s; 1 ms, 0.4 s (bench/big_folder.py). The cost is a few more switches.
+SWITCH_INTERVAL = 0.001
 
 
 class StoreWorker(QObject):
@@ -62,6 +70,13 @@ class StoreWorker(QObject):
         self._stopped = False
         self._trace_timer: QTimer | None = None
         self._trace_due = 0.0  # monotonic time before which a changed selection waits
+        self._count_timer: QTimer | None = None  # the next step of counting a big folder
+        self._pending_prune: float | None = None  # a prune asked for while counting: planned after
+        # After sending a preview (or a trace, while counting), counting waits until the
+        # window has shown it: Qt's calls into Python wait for this thread to let go of the
+        # GIL, call by call, so showing 100,000 rows took 5 s instead of 0.6 s with counting
+        # going on.
+        self._held = False
 
     @Slot()
     def start(self) -> None:
@@ -82,6 +97,10 @@ class StoreWorker(QObject):
         self._trace_timer = QTimer(self)
         self._trace_timer.setSingleShot(True)
         self._trace_timer.timeout.connect(self._emit_trace)
+        self._count_timer = QTimer(self)
+        self._count_timer.setSingleShot(True)
+        self._count_timer.setInterval(0)  # right after whatever requests are waiting
+        self._count_timer.timeout.connect(self.poll)
         self._watcher = FolderWatcher(self)
         self._watcher.changed.connect(self._hint)
 
@@ -96,6 +115,8 @@ class StoreWorker(QObject):
         self._store = SessionStore([Path(p) for p in paths])
         self._selected = None
         self._first = True
+        self._held = False
+        self._pending_prune = None
         self._existing = [p.exists() for p in self._store.paths]
         if self._watcher is not None:
             self._watcher.watch(self._store.paths)
@@ -122,6 +143,8 @@ class StoreWorker(QObject):
         trace = store.trace(selected)
         took = time.monotonic() - started
         self._trace_due = started + max(TRACE_GAP_MS / 1000, took / TRACE_SHARE)
+        if store.counting:
+            self._held = True  # until the window has shown it, as for the preview
         self.traced.emit(selected, trace)
 
     def _trace_changed(self) -> None:
@@ -164,8 +187,8 @@ class StoreWorker(QObject):
     def _answer_query(self, changed: Collection[str] | None = None) -> None:
         """Evaluate the query over every session, or only over those that changed (a clause
         over nodes reads the nodes of sessions let go of, so it is not run again for all)."""
-        if self._store is None or self._query is None:
-            return
+        if self._store is None or self._query is None or self._store.counting:
+            return  # evaluated when the counted rows arrive
         try:
             matches = session_query(self._query)
         except QueryError:
@@ -186,8 +209,12 @@ class StoreWorker(QObject):
     @Slot(float)
     def plan_prune(self, age_seconds: float) -> None:
         """What removing the sessions over more than age_seconds ago would remove (the files
-        are this worker's to read, so it plans; the window asks the user)."""
+        are this worker's to read, so it plans; the window asks the user). While the folder is
+        still being counted, once it is: a plan needs every record."""
         if self._store is None:
+            return
+        if self._store.counting:
+            self._pending_prune = age_seconds
             return
         now = time.time_ns()
         ours = [p for p, state in self._store.reader.files.items() if state.version is not None]
@@ -201,8 +228,8 @@ class StoreWorker(QObject):
 
     @Slot(object)
     def analyze(self, session_filter: SessionFilter) -> None:
-        if self._store is None:
-            return
+        if self._store is None or self._store.counting:
+            return  # asked again when the counted rows arrive
         rows = self._store.rows()
         chosen = session_filter.apply(rows)
         sessions = self._store.catalog.sessions
@@ -210,16 +237,29 @@ class StoreWorker(QObject):
         self.analyzed.emit(compute(chosen, latency=latency), len(rows))
 
     @Slot()
+    def resume(self) -> None:
+        """The window shows the preview: counting goes on."""
+        self._held = False
+        self.poll()
+
+    @Slot()
     def poll(self) -> None:
         store = self._store
-        if store is None or self._stopped:
+        if store is None or self._stopped or self._held:
             return
         first = self._first
         existing = [p.exists() for p in store.paths]
         if existing != self._existing and self._watcher is not None:
             self._existing = existing  # a missing path appeared (or went): watch it as it is now
             self._watcher.watch(store.paths)
-        update = store.poll(progress=self.progress.emit if first else None)
+        update = store.poll(progress=self.progress.emit if first else None, step=COUNT_STEP)
+        if update.counting:
+            if update.full:  # the preview: the list is usable while counting goes on
+                self._held = True
+                self.updated.emit(update)
+            elif self._count_timer is not None:
+                self._count_timer.start()
+            return
         self._first = False
         if first or update.rows or update.removed or update.records:
             self.updated.emit(update)
@@ -229,6 +269,9 @@ class StoreWorker(QObject):
             self.loaded.emit()
             if self._index_timer is not None:
                 self._index_timer.start()
+            if self._pending_prune is not None:
+                self.plan_prune(self._pending_prune)
+                self._pending_prune = None
         selected = self._selected
         if selected and (any(r.id == selected for r in update.rows) or selected in update.removed):
             self._trace_changed()
@@ -254,6 +297,8 @@ class StoreWorker(QObject):
             self._index_timer.stop()
         if self._trace_timer is not None:
             self._trace_timer.stop()
+        if self._count_timer is not None:
+            self._count_timer.stop()
         if self._watcher is not None:
             self._watcher.stop()
         self.deleteLater()
@@ -264,6 +309,7 @@ class WorkerThread(QObject):
 
     requestOpen = Signal(list)
     requestSelect = Signal(str)
+    requestResume = Signal()  # a preview is shown: go on counting
     requestAnalytics = Signal(object)
     requestQuery = Signal(str)
     requestCompare = Signal(str, str)
@@ -274,6 +320,7 @@ class WorkerThread(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self.thread = QThread()
         self.thread.setObjectName("sessiontrail-loader")
         self.worker = StoreWorker()
@@ -281,6 +328,7 @@ class WorkerThread(QObject):
         self.thread.started.connect(self.worker.start)
         self.requestOpen.connect(self.worker.open)
         self.requestSelect.connect(self.worker.select)
+        self.requestResume.connect(self.worker.resume)
         self.requestAnalytics.connect(self.worker.analyze)
         self.requestQuery.connect(self.worker.query)
         self.requestCompare.connect(self.worker.compare)

@@ -50,6 +50,9 @@ class SessionRow:
     heartbeat_interval: float
     # the session's annotations in force: (name, value, author, note, time in ns), oldest first
     annotations: tuple[tuple[str, Any, str | None, str | None, int | None], ...] = ()
+    # False while a big folder is first read: the row comes from the files' heads, and its
+    # totals (events, errors, calls, tokens, cost, models, agents) are not counted yet
+    counted: bool = True
 
     def annotation(self, name: str) -> Any:
         """The newest value in force of an annotation of the session (any author), or None."""
@@ -70,7 +73,7 @@ class SessionRow:
         return rules.duration(self.start, self.end, self.status, self.last_seen, now_ns)
 
     @classmethod
-    def of(cls, session: SessionInfo, now_ns: int) -> SessionRow:
+    def of(cls, session: SessionInfo, now_ns: int, counted: bool = True) -> SessionRow:
         return cls(
             id=session.id,
             name=session.name,
@@ -100,6 +103,7 @@ class SessionRow:
             )
             if session.annotations
             else (),
+            counted=counted,
         )
 
 
@@ -118,6 +122,7 @@ class StoreUpdate:
     problems: tuple[Problem, ...]  # all current problems (not only new ones)
     records: int  # records read in this poll
     full: bool  # rows holds every session (first load or a reset)
+    counting: bool = False  # the folder's first read is not finished: rows are not counted yet
 
 
 TRIM_AFTER = 100_000  # records read, or nodes laid out, after which freed memory is handed back
@@ -171,9 +176,29 @@ class SessionStore:
     def index_path(self) -> Path | None:
         return self.folder.index_path
 
-    def poll(self, progress: Callable[[int, int], None] | None = None) -> StoreUpdate:
-        """Read what is new; report changed sessions, including status changes with time."""
-        changed, batch = self.folder.poll(progress)
+    @property
+    def counting(self) -> bool:
+        """The folder's first read is not finished: its rows are a preview, not counted."""
+        return self.folder.counting
+
+    def poll(self, progress: Callable[[int, int], None] | None = None, step: float | None = None) -> StoreUpdate:
+        """Read what is new; report changed sessions, including status changes with time.
+
+        A big folder opened cold is first listed from its files' heads (``Folder.preview``:
+        rows with ``counted`` False, at once) and then read in steps of about ``step``
+        seconds, one per poll, so other requests are served between them; the poll that
+        finishes reports every session counted."""
+        if not self._polled and step is not None and not self.folder.counting:
+            preview = self.folder.preview()
+            if preview is not None:
+                now = time.time_ns()
+                with gc_paused():
+                    rows = tuple(SessionRow.of(s, now, counted=False) for s in preview.sessions.values())
+                return StoreUpdate(rows, (), self.problems(), 0, full=True, counting=True)
+        deadline = None if step is None or not self.folder.counting else time.monotonic() + step
+        changed, batch = self.folder.poll(progress, deadline)
+        if self.folder.counting:
+            return StoreUpdate((), (), self.problems(), batch.record_count, full=False, counting=True)
         self._missing = [p for p in batch.problems if p.kind == "missing"] or (
             self._missing if any(not p.exists() for p in self.paths) else []
         )
@@ -212,7 +237,10 @@ class SessionStore:
 
     def rows(self) -> list[SessionRow]:
         now = time.time_ns()
+        preview = self.folder.previewed
         with gc_paused():
+            if preview is not None:
+                return [SessionRow.of(session, now, counted=False) for session in preview.sessions.values()]
             return [SessionRow.of(session, now) for session in self.catalog.sessions.values()]
 
     def problems(self) -> tuple[Problem, ...]:
@@ -232,5 +260,6 @@ class SessionStore:
         return trace
 
     def host_info(self, session_id: str) -> dict[str, Any] | None:
-        session = self.catalog.sessions.get(session_id)
-        return None if session is None else self.catalog.host_info(session)
+        catalog = self.folder.previewed or self.catalog
+        session = catalog.sessions.get(session_id)
+        return None if session is None else catalog.host_info(session)

@@ -30,6 +30,8 @@ COLUMNS = (
 )
 REVIEW_NAME = "quality"  # the annotation the Review column shows at first (SessionTableModel.review_name)
 NUMERIC = {"Duration", "Events", "LLM", "Tools", "Errors", "Tokens", "Cost"}
+COUNTED = NUMERIC - {"Duration"}  # shown once a big folder's first read has counted them
+NOT_COUNTED = "…"
 TAGS_COLUMN = COLUMNS.index("Tags")
 DURATION_COLUMN = COLUMNS.index("Duration")
 
@@ -181,6 +183,8 @@ class SessionTableModel(QAbstractTableModel):
                 return plain_tooltip(f"{row.status_text}: {elide(row.reason)}")
             if column == "Name":
                 return plain_tooltip(f"{row.name}\n{row.id}")
+            if column in COUNTED and not row.counted:
+                return "Counting: shown once every file of the folder is read"
             if column == "Started" and row.start is not None:
                 return datetime.fromtimestamp(row.start / 1e9).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
         return None
@@ -200,6 +204,8 @@ def _display(row: SessionRow, column: str, review_name: str = REVIEW_NAME) -> st
     if column == "Review":
         value = row.annotation(review_name)
         return "" if value is None else str(value)
+    if column in COUNTED and not row.counted:
+        return NOT_COUNTED
     if column == "Events":
         return f"{row.event_count:,}"
     if column == "LLM":
@@ -229,6 +235,8 @@ def _sort_key(row: SessionRow, column: str, review_name: str = REVIEW_NAME):
         return ",".join(row.tags)
     if column == "Review":
         return str(row.annotation(review_name) or "")
+    if not row.counted:
+        return -2.0  # before every counted value, a cost of None (-1) included
     return float(
         {
             "Events": row.event_count,

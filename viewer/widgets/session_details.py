@@ -154,6 +154,9 @@ class SessionDetailsWidget(QWidget):
         )
         f["Tokens"].setText(f"{row.tokens:,} ({row.prompt_tokens:,} prompt + {row.completion_tokens:,} completion)")
         f["Cost"].setText(format_cost(row.cost) if row.cost is not None else "unknown")
+        if not row.counted:
+            for name in ("Totals", "Tokens", "Cost"):
+                f[name].setText("counting… (shown once every file of the folder is read)")
         f["Host"].setText(f"{row.hostname or '-'} · pid {row.pid or '-'}")
         f["Dropped"].setText(f"{row.dropped:,} records dropped by the recorder" if row.dropped else "none")
         self.files_model.setStringList([str(p) for p in row.files])
