@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from . import index_cache
 from ._format import HEAD_CODES, SESSION_AT, T_DROPPED, T_FILE, T_HEARTBEAT
@@ -52,9 +53,10 @@ class Folder:
         self._shown: list[str] = []  # the sessions last shown, newest last
         self._read_back: set[str] = set()  # let-go sessions whose nodes were read again since
         self._frozen = 0  # sessions when the collector was last told to leave what is read alone
-        # While a big folder is first read in steps: its sessions as the files' heads say
-        # (``preview``); None once every file was read.
-        self.previewed: Catalog | None = None
+        # While a big folder is first read in steps (``preview``): the files of each session
+        # the preview listed, to read one on its own; None once every file was read.
+        self.previewed: dict[str, tuple[Path, ...]] | None = None
+        self._last_read: Catalog | None = None  # the session last read on its own while counting
 
     @property
     def counting(self) -> bool:
@@ -67,7 +69,7 @@ class Folder:
         `heads` of its closed files (format_spec.md 3.3), and the files without (still being
         written, cut short by a crash, older) read whole. Their names, tags, times, how they
         ended and their reviews are known; their totals (zero here) only once ``poll`` has
-        read every file. None when the folder is read whole at once instead, as when half of it or
+        read every file. The folder keeps only each session's files (``show`` reads one). None when the folder is read whole at once instead, as when half of it or
         more has no heads (files from before 2.4): the preview would take about as long."""
         if self.from_index or self.reader.files:
             return None
@@ -81,7 +83,7 @@ class Folder:
         whole = [path for path, _ in found if heads[path] is None]
         if 2 * sum(st.st_size for path, st in found if heads[path] is None) > total:
             return None
-        catalog = Catalog(self.catalog.strings)
+        catalog = Catalog(self.catalog.strings, tables=False)
         holding: dict[Path, set[str]] = {}  # the sessions each file has records of
         for path, said in heads.items():
             if said is not None:
@@ -99,7 +101,7 @@ class Folder:
             FolderReader(whole).poll(apply=skim)
         for path, sids in holding.items():  # once every session is known, whichever file named it first
             catalog.note_file(path, sids)
-        self.previewed = catalog
+        self.previewed = {sid: tuple(session.files) for sid, session in catalog.sessions.items()}
         return catalog
 
     def poll(
@@ -117,7 +119,7 @@ class Folder:
 
         batch = self.reader.poll(progress=progress, apply=apply, deadline=deadline)
         if batch.complete:
-            self.previewed = None
+            self.previewed = self._last_read = None
         changed |= self._read_stale()
         self._let_go(self._read_back - set(self._shown))
         self._unindexed += batch.record_count + len(batch.removed)
@@ -137,6 +139,12 @@ class Folder:
         self._unindexed = 0
         return index_cache.save(self.reader, self.catalog, self.index_path)
 
+    def host_info(self, session_id: str) -> dict[str, Any] | None:
+        """The host environment the session was recorded in, if its files say."""
+        catalog = self._last_read if self.previewed is not None else self.catalog
+        session = catalog.sessions.get(session_id) if catalog is not None else None
+        return None if session is None else catalog.host_info(session)  # type: ignore[union-attr]
+
     def problems(self) -> list[Problem]:
         return [p for state in self.reader.files.values() for p in state.problems]
 
@@ -144,10 +152,11 @@ class Folder:
         """The session, its nodes kept in memory while it is among the last KEEP_SHOWN shown
         (while counting, read from its files on its own)."""
         if self.previewed is not None:
-            known = self.previewed.sessions.get(session_id)
-            if known is None:
+            files = self.previewed.get(session_id)
+            if files is None:
                 return None
-            return read_sessions(known.files, {session_id}, self.catalog.strings).sessions.get(session_id)
+            self._last_read = read_sessions(files, {session_id}, self.catalog.strings)
+            return self._last_read.sessions.get(session_id)
         session = self.catalog.sessions.get(session_id)
         if session is None:
             return None

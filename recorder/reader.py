@@ -175,7 +175,7 @@ class FolderReader:
     ) -> Batch:
         """Read what is new. An unfinished tail is reported as torn once the file has not been
         modified for ``settle_seconds``, or at once with ``final=True``. ``progress(done, total)``
-        is called as files are read.
+        is called as files are read, and at the end with the files read to their end.
 
         With ``apply`` (for example ``Catalog.apply``), records are handed over as they are
         decoded, a chunk at a time, in small batches (removed files first), instead of being
@@ -196,7 +196,7 @@ class FolderReader:
             self._removed(batch, path)
         started = 0  # files read for the first time in this poll: at least one is, whatever the deadline
         for done, (path, st) in enumerate(found.items()):
-            if progress is not None and done % 50 == 0:
+            if progress is not None and done % 50 == 0 and done and deadline is None:
                 progress(done, len(found))
             state = self.files.get(path)
             if deadline is not None:
@@ -225,6 +225,9 @@ class FolderReader:
             settled = final or time.time() - st.st_mtime >= self.settle_seconds
             self._read(state, st.st_size, batch, settled)
         self._apply = self._deadline = None
+        if progress is not None:
+            done = sum(1 for path, st in found.items() if path in self.files and self.files[path].offset >= st.st_size)
+            progress(done, len(found))
         return batch
 
     def _removed(self, batch: Batch, path: Path) -> None:

@@ -159,6 +159,7 @@ class SessionStore:
         self._unended: set[str] = set()  # sessions whose status may still change with time
         self._polled = False
         self._missing: list[Problem] = []
+        self._preview_rows: tuple[SessionRow, ...] = ()  # what is shown while counting
 
     @property
     def catalog(self) -> Catalog:
@@ -194,11 +195,13 @@ class SessionStore:
                 now = time.time_ns()
                 with gc_paused():
                     rows = tuple(SessionRow.of(s, now, counted=False) for s in preview.sessions.values())
+                self._preview_rows = rows
                 return StoreUpdate(rows, (), self.problems(), 0, full=True, counting=True)
         deadline = None if step is None or not self.folder.counting else time.monotonic() + step
         changed, batch = self.folder.poll(progress, deadline)
         if self.folder.counting:
             return StoreUpdate((), (), self.problems(), batch.record_count, full=False, counting=True)
+        self._preview_rows = ()
         self._missing = [p for p in batch.problems if p.kind == "missing"] or (
             self._missing if any(not p.exists() for p in self.paths) else []
         )
@@ -236,11 +239,10 @@ class SessionStore:
         return self.folder.save_index(min_records)
 
     def rows(self) -> list[SessionRow]:
+        if self.folder.counting:
+            return list(self._preview_rows)
         now = time.time_ns()
-        preview = self.folder.previewed
         with gc_paused():
-            if preview is not None:
-                return [SessionRow.of(session, now, counted=False) for session in preview.sessions.values()]
             return [SessionRow.of(session, now) for session in self.catalog.sessions.values()]
 
     def problems(self) -> tuple[Problem, ...]:
@@ -260,6 +262,4 @@ class SessionStore:
         return trace
 
     def host_info(self, session_id: str) -> dict[str, Any] | None:
-        catalog = self.folder.previewed or self.catalog
-        session = catalog.sessions.get(session_id)
-        return None if session is None else catalog.host_info(session)
+        return self.folder.host_info(session_id)
