@@ -132,7 +132,7 @@ while window.session_list.model.rowCount() == 0 and time.monotonic() < deadline:
     app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
 listed = time.perf_counter() - started
 clicked_counting = None
-if not window.loaded:  # a cold open, still counting: click the big session meanwhile
+if window.counting:  # a cold open, still counting: click the big session meanwhile
     for _ in range(5):
         app.processEvents()
     big = next(r for r in window.session_list.model.rows() if r.name == "big")

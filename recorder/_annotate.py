@@ -15,6 +15,7 @@ from typing import Any
 from . import _clock, _state
 from ._encode import pack_wire
 from ._format import T_ANNOTATION
+from ._home import default_directory
 from ._writer import Writer, WriterConfig
 
 Value = str | int | float | bool
@@ -64,7 +65,7 @@ def write(record: list[Any], directory: str | Path | None = None) -> None:
     config = _state.config
     folder = Path(directory).expanduser() if directory is not None else None
     if folder is None and config is None:
-        folder = _state.default_directory()
+        folder = default_directory()
     if folder is None or (config is not None and folder == config.directory):
         _state.submit(record, wake=True, essential=True)
         return

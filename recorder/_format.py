@@ -372,6 +372,23 @@ class Summary:
     heads_at: int | None
 
 
+def is_summary_frame(frame: bytes, offset: int) -> bool:
+    """Whether frame is exactly one valid frame holding a `summary` record that says it
+    starts at ``offset``, as far as telling it costs no decoding of its sessions."""
+    if _valid_frame_at(memoryview(frame), 0) != len(frame) or len(frame) < FRAME_HEADER_SIZE + 3:
+        return False
+    head = frame[FRAME_HEADER_SIZE : FRAME_HEADER_SIZE + 3]
+    if head[0] != 0x91 or head[1] not in (0x94, 0x95) or head[2] != T_SUMMARY:
+        return False
+    try:  # [11, ts, size, ...]: ts and size are the next two values
+        unpacker = msgpack.Unpacker(max_buffer_size=len(frame))
+        unpacker.feed(frame[FRAME_HEADER_SIZE + 3 : FRAME_HEADER_SIZE + 3 + 18])
+        unpacker.unpack()
+        return bool(unpacker.unpack() == offset)
+    except Exception:  # msgpack raises several unrelated types on bad input
+        return False
+
+
 def decode_summary(frame: bytes, offset: int) -> Summary | None:
     """The summary in the frame found at ``offset``, which must be exactly the bytes between
     there and the `summary_at` frame; None if anything is off (the file is then read in full:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._encode import pack_wire
+from ._home import default_directory
 from ._writer import Writer, WriterConfig
 
 if TYPE_CHECKING:
@@ -26,22 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sessiontrail")
 
-ENV_DIR = "SESSIONTRAIL_DIR"
 HOSTNAME = socket.gethostname()
-
-
-def default_directory() -> Path:
-    """$SESSIONTRAIL_DIR, else the per-user data folder (the viewer opens the same one)."""
-    env = os.environ.get(ENV_DIR)
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "sessiontrail" / "sessions"
 
 
 @dataclass(frozen=True)

@@ -638,9 +638,9 @@ def _finish(session: SessionInfo, table: NodeTable, row: int, record: list[Any],
 def read_sessions(paths: Iterable[Path], wanted: set[str], strings: Strings | None = None) -> Catalog:
     """The wanted sessions read whole from paths (their files; through the files' summaries),
     into a catalog sharing ``strings`` so their tables can replace another catalog's."""
-    from .reader import FolderReader
+    from .reader import FolderReader, Wanted
 
-    reader = FolderReader(sorted(set(paths)), wanted=wanted.__contains__)
+    reader = FolderReader(sorted(set(paths)), wanted=Wanted(wanted))
     catalog = Catalog(strings)
     reader.poll(final=True, apply=catalog.apply)
     return catalog
@@ -660,5 +660,6 @@ def load(paths: Iterable[str | Path] | str | Path, *, sessions: Iterable[str] | 
 
 def wanted_sessions(prefixes: Iterable[str]) -> Callable[[str], bool]:
     """A ``FolderReader(wanted=...)`` test accepting the ids that start with any of prefixes."""
-    starts = tuple(prefixes)
-    return lambda sid: sid.startswith(starts)
+    from .reader import Wanted
+
+    return Wanted(prefixes, prefixes=True)

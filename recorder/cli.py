@@ -10,12 +10,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import rules, transfer
+from . import rules
+from ._home import default_directory
 from ._nodes import Node
-from ._state import default_directory
 from .catalog import Catalog, SessionInfo, load, wanted_sessions
 from .display import format_cost, format_duration, format_tokens
-from .folder import Folder
 from .reader import Batch, FolderReader, Problem
 from .summary import hex_id, iso, node_summary, session_summary
 
@@ -210,6 +209,7 @@ def _table(rows: list[list[str]], right: set[int]) -> str:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
+    from .folder import Folder
     from .query import QueryError, reads_nodes, session_query
 
     try:
@@ -487,6 +487,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from . import transfer
+
     reader = FolderReader(_paths(args.dir), wanted=wanted_sessions(args.session_ids))
     batch = reader.poll()
     _report(batch.problems)
@@ -529,6 +531,8 @@ def _send_otlp(endpoint: str, catalog: Catalog, sessions: list[SessionInfo]) -> 
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from . import transfer
+
     folder = args.dir or default_directory()
     for source in args.files:
         try:

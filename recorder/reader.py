@@ -38,6 +38,7 @@ from ._format import (
     decode_payload,
     decode_summary,
     describe_tail,
+    is_summary_frame,
     is_writer_id,
     record_dict,
     record_issues,
@@ -51,6 +52,46 @@ READ_CHUNK = 4 << 20  # bytes decoded per step: bounds the memory of records in 
 # writer's `file` record (writer id, sequence number, time), unique to each file.
 FINGERPRINT_BYTES = 64
 SETTLE_SECONDS = 2.0  # a file unmodified this long with an unfinished tail is torn
+
+
+class Wanted:
+    """The sessions a read keeps (``FolderReader(wanted=...)``): those whose id is one of
+    ``ids``, or with ``prefixes`` starts with one. A session's id is in a file's bytes as they
+    are (msgpack strings are UTF-8), so a file or a summary whose bytes hold none of them is
+    passed over undecoded."""
+
+    SCAN_AT_MOST = 16  # more ids than this: scanning bytes for each would cost more than it saves
+
+    __slots__ = ("_ids", "_prefixes", "_texts")
+
+    def __init__(self, ids: Iterable[str], *, prefixes: bool = False) -> None:
+        self._ids = frozenset(ids)
+        self._prefixes = tuple(self._ids) if prefixes else None
+        texts = [sid.encode("utf-8", "surrogatepass") for sid in self._ids]
+        self._texts = texts if len(texts) <= self.SCAN_AT_MOST and all(texts) else None
+
+    def __call__(self, sid: str) -> bool:
+        return sid.startswith(self._prefixes) if self._prefixes is not None else sid in self._ids
+
+    def named_in(self, data: bytes) -> bool:
+        """False only if no wanted session can have a record in data."""
+        return self._texts is None or any(text in data for text in self._texts)
+
+    def in_file(self, path: Path, size: int) -> bool:
+        """False only if no wanted session can have a record in the file's first size bytes."""
+        if self._texts is None:
+            return True
+        overlap = max(map(len, self._texts)) - 1
+        with open(path, "rb") as fh:
+            tail = b""
+            while fh.tell() < size:
+                data = tail + fh.read(min(READ_CHUNK, size - fh.tell()))
+                if self.named_in(data):
+                    return True
+                if len(data) == len(tail):
+                    return False
+                tail = data[-overlap:] if overlap else b""
+        return False
 
 
 @dataclass(frozen=True)
@@ -290,8 +331,12 @@ class FolderReader:
         state.dead = False
         tail = b""
         try:
-            if self.wanted is not None and state.offset == 0 and self._read_summarized(state, size, batch):
-                return
+            if self.wanted is not None and state.offset == 0:
+                if self._read_summarized(state, size, batch):
+                    return
+                if isinstance(self.wanted, Wanted) and not self.wanted.in_file(state.path, size):
+                    state.offset = size  # no record of a wanted session can be in it
+                    return
             if state.offset < size:
                 with open(state.path, "rb") as fh, gc_paused():
                     if not self._read_from(fh, state, size, batch):
@@ -320,7 +365,7 @@ class FolderReader:
         that ends with a valid summary; False (nothing read) if it does not have one."""
         assert self.wanted is not None
         with open(state.path, "rb") as fh:
-            found = _summary_of(fh, size)
+            found = _summary_of(fh, size, self.wanted if isinstance(self.wanted, Wanted) else None)
             fh.seek(FILE_HEADER_SIZE)
             first = fh.read(FRAME_HEADER_SIZE)
             if found is None or len(first) < FRAME_HEADER_SIZE:
@@ -474,9 +519,10 @@ class FolderReader:
         batch.problems.append(problem)
 
 
-def _summary_of(fh: Any, size: int) -> tuple[int, Summary] | None:
+def _summary_of(fh: Any, size: int, wanted: Wanted | None = None) -> tuple[int, Summary] | None:
     """Where a file of ``size`` bytes open in ``fh`` has its summary frame, and the summary;
-    None if it does not end with a valid one (format_spec.md 3.2)."""
+    None if it does not end with a valid one (format_spec.md 3.2). With ``wanted``, a summary
+    naming none of its sessions is not decoded: it is returned empty."""
     if size < FILE_HEADER_SIZE + SUMMARY_AT_SIZE:
         return None
     fh.seek(size - SUMMARY_AT_SIZE)
@@ -484,7 +530,10 @@ def _summary_of(fh: Any, size: int) -> tuple[int, Summary] | None:
     if at is None:
         return None
     fh.seek(at)
-    summary = decode_summary(fh.read(size - SUMMARY_AT_SIZE - at), at)
+    frame = fh.read(size - SUMMARY_AT_SIZE - at)
+    if wanted is not None and not wanted.named_in(frame) and is_summary_frame(frame, at):
+        return at, Summary({}, None)
+    summary = decode_summary(frame, at)
     return None if summary is None else (at, summary)
 
 

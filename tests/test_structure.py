@@ -104,3 +104,29 @@ def test_recorder_does_not_import_the_viewer():
         m: sorted(t for t in deps if t.startswith("viewer")) for m, deps in graph.items() if m.startswith("recorder")
     }
     assert not any(offenders.values()), offenders
+
+
+def test_the_command_starts_without_the_recorder_and_the_api_loads_when_used():
+    """``import recorder`` (which every ``sessiontrail`` command does) loads no recording
+    machinery; each name of the API, and each module as an attribute, loads when first used."""
+    from conftest import run_script
+
+    out = run_script(
+        """
+        import sys
+        import recorder, recorder.cli
+        heavy = sorted(m for m in ("recorder._api", "recorder._state", "recorder._writer", "recorder.decorators",
+                                   "recorder.folder", "recorder.transfer", "asyncio") if m in sys.modules)
+        print("loaded:", heavy)
+        from recorder import agent, tool
+        assert callable(recorder.init) and recorder.record is recorder.record and callable(agent)
+        assert "recorder._state" in sys.modules and recorder._state.config is None
+        assert recorder.prune.parse_age("2d") == 2 * 86400
+        try:
+            recorder.no_such_name
+        except AttributeError as exc:
+            print("missing:", exc)
+        """
+    ).stdout
+    assert "loaded: []" in out, out
+    assert "missing: module 'recorder' has no attribute 'no_such_name'" in out, out

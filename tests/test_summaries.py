@@ -20,7 +20,7 @@ from recorder import rules
 from recorder._format import SUMMARY_AT_SIZE, decode_summary, encode_summary, summary_offset
 from recorder.catalog import Catalog, load
 from recorder.folder import Folder
-from recorder.reader import FolderReader, read_file, read_heads
+from recorder.reader import FolderReader, Wanted, read_file, read_heads
 from recorder.summary import node_summary, session_summary
 
 
@@ -34,7 +34,8 @@ def seen(catalog: Catalog, sid: str) -> tuple:
 
 
 def read_one(folder: Path, sid: str) -> tuple[Catalog, FolderReader]:
-    reader = FolderReader([folder], wanted=lambda s: s == sid)
+    # Wanted: files and summaries whose bytes do not name the session are passed over undecoded
+    reader = FolderReader([folder], wanted=Wanted([sid]))
     catalog = Catalog()
     reader.poll(final=True, apply=catalog.apply)
     return catalog, reader
