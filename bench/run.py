@@ -381,12 +381,24 @@ def main() -> None:
                 figures["peak_mb"] <= 400 and figures["shown_s"] <= 0.15,
                 full,
             )
+        elif figures["bench"] == "big_viewer_cold":
+            clicked = figures["clicked_counting_s"]
+            scaled(
+                f"the viewer opening {label} cold: the list; a click while counting; every total",
+                f"{figures['listed_s']:.2f} s; "
+                + ("-" if clicked is None else f"{clicked * 1000:.0f} ms")
+                + f"; {figures['loaded_s']:.1f} s, peak {figures['peak_mb']:.0f} MB",
+                "≤ 3 s to a usable list",
+                figures["listed_s"] <= 3,
+                full,
+            )
         elif figures["bench"] == "big_open":
             scaled(
-                f"open, cold, {label}",
-                f"{figures['cold_s']:.2f} s, peak {figures['cold_peak_mb']:.0f} MB",
+                f"open, cold, {label}: the list (from the files' heads); every total counted",
+                f"{figures['listed_s']:.2f} s, peak {figures['listed_peak_mb']:.0f} MB;"
+                f" {figures['cold_s']:.1f} s, peak {figures['cold_peak_mb']:.0f} MB",
                 "≤ 3 s, ≤ 400 MB",
-                figures["cold_s"] <= 3 and figures["cold_peak_mb"] <= 400,
+                figures["listed_s"] <= 3 and figures["cold_peak_mb"] <= 400,
                 full,
             )
             scaled(
