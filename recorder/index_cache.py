@@ -35,7 +35,7 @@ log = logging.getLogger("sessiontrail")
 
 INDEX_NAME = ".sessiontrail-index"
 MAGIC = b"STRAIL-INDEX\n"
-VERSION = 12
+VERSION = 13
 COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
 
@@ -82,11 +82,20 @@ def save(reader: FolderReader, catalog: Catalog, path: Path) -> bool:
                 ("session_fields", list(SESSION_FIELDS)),
             ):
                 put(pack(key) + pack(value))
-            put(pack("sessions") + msgpack.Packer().pack_array_header(len(catalog.sessions)))
+            # The strings first (every path a session names included), the sessions last: a
+            # load can then make each session as it decodes it, never holding them all decoded.
+            code = catalog.strings.code
             for session in catalog.sessions.values():
-                put(pack(_session(session, catalog.strings)))  # may add paths to the strings
+                for p in (*session.files, session.start_file, session.end_file):
+                    if p is not None:
+                        code(p)
             strings = [["p", str(v)] if isinstance(v, Path) else ["s", v] for v in catalog.strings.values]
             put(pack("strings") + pack(strings))
+            put(pack("sessions") + msgpack.Packer().pack_array_header(len(catalog.sessions)))
+            for session in catalog.sessions.values():
+                put(pack(_session(session, catalog.strings)))
+            if len(catalog.strings.values) != len(strings):
+                raise ValueError("a session named a string written after the strings")
             fh.seek(len(MAGIC) + 2)
             fh.write(crc.to_bytes(4, "little"))
         os.replace(tmp, path)
@@ -178,7 +187,18 @@ def _restore(
     body = memoryview(data)[head:]
     if zlib.crc32(body) != int.from_bytes(data[len(MAGIC) + 2 : head], "little"):
         return None
-    document = msgpack.unpackb(body, raw=False, strict_map_key=False)
+    # Decoded a part at a time: the sessions, last, one by one as each is made into a
+    # SessionInfo (decoded whole, the document added ~100 MB to the peak at 100,000 sessions).
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(body) + 1)
+    unpacker.feed(body)
+    document: dict[str, Any] = {}
+    for _ in range(unpacker.read_map_header()):
+        key = unpacker.unpack()
+        if key == "sessions":
+            break
+        document[key] = unpacker.unpack()
+    else:
+        return None
     if document["roots"] != [str(r) for r in roots]:
         return None
     paths: dict[str, Path] = {}  # one Path object per distinct path: sessions list files a lot
@@ -224,7 +244,8 @@ def _restore(
     one = same.setdefault
     tags_at, texts_at = at["tags"], [at["hostname"], at["end_state"]]
     tables_at = [at["models"], at["agents"]]
-    for saved in document["sessions"]:
+    for _ in range(unpacker.read_array_header()):
+        saved = unpacker.unpack()
         table = saved[table_at]
         if table is None:
             saved[table_at] = NodeTable.deferred(strings, read_back, saved[id_at])
