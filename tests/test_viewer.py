@@ -526,3 +526,22 @@ def test_a_big_folder_opened_cold_shows_its_list_before_its_totals(qtbot, tmp_pa
     assert model.rowCount() == 15
     assert NOT_COUNTED not in {model.data(model.index(i, COLUMNS.index("Events"))) for i in range(15)}
     assert "watching for changes" in window.status_label.text()
+
+
+def test_queries_and_analytics_say_they_wait_for_the_count(qtbot):
+    from viewer.widgets.analytics import AnalyticsWidget
+    from viewer.widgets.session_list import SessionListWidget
+
+    sessions = SessionListWidget()
+    qtbot.addWidget(sessions)
+    sessions.set_counting(True)
+    sessions.search.setText("cost > 0.05")
+    qtbot.waitUntil(lambda: "answered once every file is counted" in sessions.count.text(), timeout=3000)
+    sessions.set_counting(False)
+    sessions.set_query_result("cost > 0.05", frozenset())
+    assert sessions.count.text() == "0 sessions"
+    analytics = AnalyticsWidget()
+    qtbot.addWidget(analytics)
+    analytics.show_counting(100_001)
+    assert analytics.stats["sessions"].text() == "100,001" and analytics.stats["tokens"].text() == "…"
+    assert "once every file of the folder is read" in analytics.scope.text()

@@ -337,7 +337,9 @@ class MainWindow(QMainWindow):
             what = "watching for changes"
         self.status_label.setText(f"{total:,} sessions ({running} running) in {where} · {what}")
         self.counting = update.counting
+        self.session_list.set_counting(update.counting)
         if update.counting:  # the preview: once it is on screen, the worker goes on counting
+            self.analytics.show_counting(total)
             QTimer.singleShot(0, self.worker.requestResume.emit)
         self._request_analytics()
 

@@ -216,6 +216,15 @@ class AnalyticsWidget(QWidget):
         layout.addWidget(self.scope)
         layout.addLayout(body, 1)
 
+    def show_counting(self, sessions: int) -> None:
+        """A big folder's first read is not finished: what is known is shown, the rest waits."""
+        for key, label in self.stats.items():
+            label.setText(f"{sessions:,}" if key == "sessions" else "…")
+        self.scope.setText(
+            f"Counting the events, calls, tokens and costs of {sessions:,} sessions: analytics"
+            " are shown once every file of the folder is read."
+        )
+
     def show_analytics(self, analytics: Analytics, total_sessions: int) -> None:
         self.analytics = analytics
         a = analytics

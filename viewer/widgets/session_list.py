@@ -63,6 +63,7 @@ class SessionListWidget(QWidget):
         self.search.setObjectName("searchBox")
         self.search.setPlaceholderText("Search words, or a query: cost > 0.05 and has(kind = tool and status = error)")
         self._query_ids: dict[str, frozenset[str]] = {}
+        self.counting = False  # a big folder's first read is not finished (queries wait for it)
         self.query_error = QLabel()
         self.query_error.setObjectName("queryError")
         self.query_error.setTextFormat(Qt.TextFormat.PlainText)
@@ -259,8 +260,16 @@ class SessionListWidget(QWidget):
         self._update_count()
         self.filterChanged.emit()
 
+    def set_counting(self, counting: bool) -> None:
+        self.counting = counting
+        self._update_count()
+
     def _update_count(self) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
+        text = self.search.text()
+        if self.counting and looks_like_query(text) and text not in self._query_ids:
+            self.count.setText(f"{total:,} sessions · the query is answered once every file is counted")
+            return
         self.count.setText(f"{shown:,} of {total:,} sessions" if shown != total else f"{total:,} sessions")
 
     def visible_rows(self) -> list[SessionRow]:
