@@ -28,7 +28,7 @@ from typing import Any
 import msgpack
 
 from ._nodes import OPEN, NodeTable, Strings
-from .catalog import Catalog, SessionInfo
+from .catalog import Breakdown, Catalog, SessionInfo
 from .reader import FileState, FolderReader, Problem, gc_paused
 
 log = logging.getLogger("sessiontrail")
@@ -148,6 +148,8 @@ def _session(session: SessionInfo, strings: Strings) -> list[Any]:
                     "source": ["p", str(source)] if isinstance(source, Path) else ["s", source],
                     "multi": value.seen is not None,
                 }
+        elif name in ("models", "agents"):
+            value = dict(value.items())
         elif name == "files":
             value = [strings.code(p) for p in value]
         elif name in _PATH_FIELDS:
@@ -258,6 +260,8 @@ def _restore(
                 saved[i] = one(saved[i], saved[i])
         for i in tables_at:
             saved[i] = {one(k, k): v for k, v in saved[i].items()}
+            if table is None:  # let go of: counts nothing more (``Catalog.unload``)
+                saved[i] = Breakdown(saved[i])
         for i in paths_at:
             if saved[i] is not None:
                 saved[i] = values[saved[i]]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from recorder import rules
-from recorder.catalog import Catalog, SessionInfo
+from recorder.catalog import Breakdown, Catalog, SessionInfo
 from recorder.folder import FREEZE_AFTER, INDEX_MIN_RECORDS, Folder
 from recorder.reader import FolderReader, Problem, gc_paused
 
@@ -108,12 +108,12 @@ class SessionRow(NamedTuple):
         )
 
 
-def _breakdown(table: dict[str, list[Any]]) -> tuple[tuple[Any, ...], ...]:
-    """A session's per-model or per-agent figures as (name, *figures), by name."""
-    if len(table) == 1:  # the usual case, made 100,000 times at an open
-        for name, figures in table.items():
-            return ((name, *figures),)
-    return tuple((name, *figures) for name, figures in sorted(table.items()))
+def _breakdown(table: dict[str, list[Any]] | Breakdown) -> tuple[tuple[Any, ...], ...]:
+    """A session's per-model or per-agent figures as (name, *figures), by name (a let-go
+    session's own entries: the row shares them)."""
+    if isinstance(table, Breakdown):
+        return table.entries
+    return Breakdown(table).entries
 
 
 @dataclass(frozen=True)
