@@ -69,9 +69,10 @@ class Folder:
         """The folder's sessions as a list shows them, made without reading every record, when
         a first read would be long (no index, ``min_bytes`` or more in files): from the
         `heads` of its closed files (format_spec.md 3.3), and the files without (still being
-        written, cut short by a crash, older) read whole. Their names, tags, times, how they
-        ended and their reviews are known; their totals (zero here) only once ``poll`` has
-        read every file. The folder keeps only each session's files (``show`` reads one). None when the folder is read whole at once instead, as when half of it or
+        written, cut short by a crash, older) read for their session records. Their names,
+        tags, times, how they ended and their reviews are known; their totals (zero here) only
+        once ``poll`` has read every file. The folder keeps only each session's files (for
+        ``show``). None when the folder is read whole at once instead, as when half of it or
         more has no heads (files from before 2.4): the preview would take about as long."""
         if self.from_index or self.reader.files:
             return None
@@ -144,8 +145,9 @@ class Folder:
     def host_info(self, session_id: str) -> dict[str, Any] | None:
         """The host environment the session was recorded in, if its files say."""
         catalog = self._last_read if self.previewed is not None else self.catalog
-        session = catalog.sessions.get(session_id) if catalog is not None else None
-        return None if session is None else catalog.host_info(session)  # type: ignore[union-attr]
+        if catalog is None or session_id not in catalog.sessions:
+            return None
+        return catalog.host_info(catalog.sessions[session_id])
 
     def problems(self) -> list[Problem]:
         return [p for state in self.reader.files.values() for p in state.problems]
