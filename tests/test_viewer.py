@@ -545,3 +545,34 @@ def test_queries_and_analytics_say_they_wait_for_the_count(qtbot):
     analytics.show_counting(100_001)
     assert analytics.stats["sessions"].text() == "100,001" and analytics.stats["tokens"].text() == "…"
     assert "once every file of the folder is read" in analytics.scope.text()
+
+
+def test_a_prune_asked_for_while_counting_is_planned_over_every_record(qtbot, tmp_path, recorded, monkeypatch):
+    """Removing old sessions needs every record: asked for while a big folder is counted, the
+    plan comes once the count ends, and covers the whole folder."""
+    from recorder import folder as folder_module
+    from recorder.catalog import load
+    from recorder.prune import plan_prune
+    from viewer import workers
+
+    monkeypatch.setattr(folder_module, "PREVIEW_MIN_BYTES", 0)
+    folder = tmp_path / "big"
+    shutil.copytree(recorded, folder)
+    worker = workers.StoreWorker()
+    worker.start()
+    plans, updates = [], []
+    worker.prunePlanned.connect(plans.append)
+    worker.updated.connect(updates.append)
+    worker.open([str(folder)])
+    assert updates and updates[-1].counting  # the preview, and counting held until it is shown
+    worker.plan_prune(0.0)  # everything that ended before now
+    assert plans == []
+    worker.resume()
+    qtbot.waitUntil(lambda: bool(plans), timeout=30_000)
+    assert not updates[-1].counting
+    full, _ = load(folder)
+    plan = plans[0]
+    expected = plan_prune(full, sorted(folder.glob("*.trail")), plan.cutoff, now_ns=plan.cutoff)
+    assert plan.files and sorted(plan.files) == sorted(expected.files)
+    assert sorted(plan.sessions) == sorted(expected.sessions)
+    worker.stop()

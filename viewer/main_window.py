@@ -217,6 +217,10 @@ class MainWindow(QMainWindow):
             )
             if not ok:
                 return
+        if self.counting:  # the worker plans it once every file is read: say so meanwhile
+            self.statusBar().showMessage(
+                "Old sessions: what to remove is shown once every file of the folder is counted", 10_000
+            )
         self.worker.requestPrunePlan.emit(days * 86400.0)
 
     def _confirm_prune(self, plan: PrunePlan) -> None:
