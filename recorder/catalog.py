@@ -61,7 +61,8 @@ class Breakdown:
         if isinstance(table, Breakdown):
             self.entries: tuple[tuple[Any, ...], ...] = table.entries
         elif len(table) == 1:  # the usual case, made 100,000 times at an open: no sort
-            self.entries = tuple((name, *figures) for name, figures in table.items())
+            ((name, figures),) = table.items()
+            self.entries = ((name, *figures),)
         else:
             self.entries = tuple((name, *figures) for name, figures in sorted(table.items()))
 

@@ -237,10 +237,12 @@ def cmd_ls(args: argparse.Namespace) -> int:
         # A session per line, written as it is made: readable, encoded by json's C encoder
         # (with indent=2 the pure-Python one took 0.8 s of a 1.3 s listing of 10,000
         # sessions), and never the whole listing in memory (60 MB at 100,000 sessions).
-        write = sys.stdout.write
+        # One encoder for all of them: json.dumps with an option makes a new one per call
+        # (a third of the encoding time of 100,000 sessions).
+        write, encode = sys.stdout.write, json.JSONEncoder(ensure_ascii=False).encode
         write("[" if sessions else "[]\n")
         for i, s in enumerate(sessions):
-            write(("\n" if i == 0 else ",\n") + json.dumps(session_summary(s, now), ensure_ascii=False))
+            write(("\n" if i == 0 else ",\n") + encode(session_summary(s, now)))
         if sessions:
             write("\n]\n")
         return EXIT_OK

@@ -37,6 +37,8 @@ def annotations_of(session: SessionInfo, target: int | None) -> list[dict[str, A
     """The annotations in force on a session (target None) or on one of its nodes: the newest
     per name and author, each with ``name``, ``value``, ``note``, ``author``, ``time``,
     ``span_id``."""
+    if not session.annotations:  # most sessions: nothing to sort out
+        return []
     return [
         {"name": e[2], "value": e[3], "note": e[5], "author": e[4], "time": iso(e[0]), "span_id": hex_id(e[1])}
         for e in rules.current_annotations(session.annotations)
@@ -53,7 +55,9 @@ def session_summary(session: SessionInfo, now_ns: int | None = None) -> dict[str
         "tags": list(session.tags),
         "start_time": iso(session.start),
         "end_time": iso(session.end),
-        "duration": session.duration(now_ns) if session.end is not None else None,
+        "duration": rules.duration(session.start, session.end, status, session.last_seen, now_ns)
+        if session.end is not None
+        else None,
         "end_state": session.end_state,
         "end_state_reason": session.reason,
         "status": status,
