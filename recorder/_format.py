@@ -264,18 +264,7 @@ def encode_payload(packed_records: list[bytes]) -> bytes:
 def encode_frames(packed_records: list[bytes], target: int = FRAME_TARGET) -> list[tuple[bytes, int]]:
     """Frames holding packed_records in order, each closed once its payload reaches target;
     with each frame, how many records it holds."""
-    frames: list[tuple[bytes, int]] = []
-    chunk: list[bytes] = []
-    size = 0
-    for record in packed_records:
-        chunk.append(record)
-        size += len(record)
-        if size >= target:
-            frames.append((encode_frame(encode_payload(chunk)), len(chunk)))
-            chunk, size = [], 0
-    if chunk:
-        frames.append((encode_frame(encode_payload(chunk)), len(chunk)))
-    return frames
+    return [(encode_frame(encode_payload(run)), len(run)) for run in _chunks(packed_records, target)]
 
 
 def decode_payload(payload: memoryview | bytes) -> list[Any]:
@@ -308,9 +297,10 @@ _SUMMARY_AT_HEAD = bytes((0x91, 0x93, T_SUMMARY_AT, 0xCF))
 HEAD_CODES = frozenset((T_SESSION_START, T_SESSION_END, T_SESSION_TAGS, T_ANNOTATION))
 
 
-def is_head(packed: bytes) -> bool:
-    """Whether a packed record is one a file's `heads` repeat (its code follows the array header)."""
-    return len(packed) > 1 and packed[1] in HEAD_CODES
+def packed_heads(packed_records: list[bytes]) -> list[bytes]:
+    """Those of packed records a file's `heads` repeat (a record's code follows its array
+    header: every record has at least these two bytes)."""
+    return [r for r in packed_records if r[1] in HEAD_CODES]
 
 
 def encode_summary(ts_ns: int, size: int, sessions: dict[str, list[int]], heads: Sequence[bytes] = ()) -> bytes | None:

@@ -24,7 +24,6 @@ from typing import Any
 from ._encode import pack_wire
 from ._format import (
     FILE_HEADER_SIZE,
-    HEAD_CODES,
     SESSION_AT,
     T_DROPPED,
     T_HEARTBEAT,
@@ -33,7 +32,7 @@ from ._format import (
     encode_summary,
     file_name,
     file_record,
-    is_head,
+    packed_heads,
     packed_sessions,
 )
 
@@ -467,12 +466,12 @@ _Frame = tuple[bytes, int, set[bytes], list[bytes]]
 
 def _frames(records: list[bytes]) -> list[_Frame]:
     """Packed records as frames, with the ids of the sessions each frame holds records of and
-    its session records (``is_head``)."""
+    its session records (``packed_heads``)."""
     frames: list[_Frame] = []
     at = 0
     for frame, count in encode_frames(records):
         chunk = records[at : at + count]
-        frames.append((frame, count, packed_sessions(chunk), [r for r in chunk if r[1] in HEAD_CODES]))
+        frames.append((frame, count, packed_sessions(chunk), packed_heads(chunk)))
         at += count
     return frames
 
@@ -490,7 +489,7 @@ def _frames_of_records(records: list[list[Any]]) -> list[_Frame]:
             for sid in named if isinstance(named, list) else [named]:
                 if isinstance(sid, str):
                     sessions.add(sid.encode("utf-8", "surrogatepass"))
-        frames.append((frame, count, sessions, [r for r in packed[at : at + count] if is_head(r)]))
+        frames.append((frame, count, sessions, packed_heads(packed[at : at + count])))
         at += count
     return frames
 

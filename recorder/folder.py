@@ -83,8 +83,8 @@ class Folder:
         if total < min_bytes:
             return None
         heads = {path: read_heads(path) for path, _ in found}
-        whole = [path for path, _ in found if heads[path] is None]
-        if 2 * sum(st.st_size for path, st in found if heads[path] is None) > total:
+        whole = [(path, st.st_size) for path, st in found if heads[path] is None]
+        if 2 * sum(size for _, size in whole) > total:
             return None
         catalog = Catalog(self.catalog.strings, tables=False)
         holding: dict[Path, set[str]] = {}  # the sessions each file has records of
@@ -101,7 +101,7 @@ class Folder:
                     holding.setdefault(part.path, set()).update(named)
                     catalog.apply(Batch([FileRecords(part.path, [r for r in records if r[0] in LISTED_CODES])]))
 
-            FolderReader(whole).poll(apply=skim)
+            FolderReader([path for path, _ in whole]).poll(apply=skim)
         for path, sids in holding.items():  # once every session is known, whichever file named it first
             catalog.note_file(path, sids)
         self.previewed = {sid: tuple(session.files) for sid, session in catalog.sessions.items()}

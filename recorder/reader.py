@@ -293,28 +293,22 @@ class FolderReader:
     def discover(self) -> list[tuple[Path, os.stat_result]]:
         """The files under the reader's paths now, with their stat results (what is missing
         is reported by ``poll``, not here)."""
-        found: list[tuple[Path, os.stat_result]] = []
-        for root in self.roots:
-            try:
-                st = root.stat()
-            except OSError:
-                continue
-            found += _walk(root) if root.is_dir() else [(root, st)]
-        return found
+        return list(self._discover(None))
 
-    def _discover(self, batch: Batch) -> Iterator[tuple[Path, os.stat_result]]:
+    def _discover(self, batch: Batch | None) -> Iterator[tuple[Path, os.stat_result]]:
         for root in self.roots:
             try:
                 st = root.stat()
             except OSError as exc:
-                if root not in self._missing_reported:
+                if batch is not None and root not in self._missing_reported:
                     self._missing_reported.add(root)
                     reason = (
                         "does not exist" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror})"
                     )
                     batch.problems.append(Problem(root, "missing", f"{root} {reason}"))
                 continue
-            self._missing_reported.discard(root)
+            if batch is not None:
+                self._missing_reported.discard(root)
             if root.is_dir():
                 yield from _walk(root)
             else:
