@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import StatusCode
+from opentelemetry.trace import SpanKind, StatusCode
 
 from . import _state
 from ._context import context_session, parent_span_of
@@ -37,7 +37,18 @@ from ._semconv import OPERATION, error_message, llm_fields, session_key, span_ki
 from ._session import EndState, Session, open_session
 
 ID_MASK = (1 << 63) - 1
+_KIND_NAMES = {kind: kind.name for kind in SpanKind}  # Enum's .name is a property: 0.14 µs
 LLM = "llm"
+
+
+def _attributes_of(span: ReadableSpan) -> dict[str, Any]:
+    """A copy of a span's attributes. The SDK keeps them in a ``BoundedAttributes`` over a
+    dict; copying that dict is 0.06 µs, copying through the mapping interface
+    (``span.attributes`` is a read-only view of it) 1.7 µs, twice a span."""
+    inner = getattr(getattr(span, "_attributes", None), "_dict", None)
+    if type(inner) is dict:
+        return inner.copy()
+    return dict(span.attributes or {})
 
 
 @dataclass(slots=True)
@@ -81,6 +92,7 @@ class SessionTrailSpanProcessor(SpanProcessor):
         self._trace_sessions: dict[int, tuple[Session, int]] = {}  # trace id -> (session, root span)
         self._keyed_sessions: dict[str, Session] = {}  # session.id -> its session, until exit
         self._keyed_failed: set[str] = set()
+        self._last_trace: tuple[int, str] = (-1, "")
         _state.on_exit(self.end_sessions)
 
     def on_start(self, span: Span, parent_context: Any = None) -> None:
@@ -117,7 +129,7 @@ class SessionTrailSpanProcessor(SpanProcessor):
         span_id = context.span_id & ID_MASK
         parent = span.parent
         otel_parent = parent.span_id & ID_MASK if parent is not None else None
-        attributes = dict(span.attributes or {})
+        attributes = _attributes_of(span)
         scope = span.instrumentation_scope.name if span.instrumentation_scope is not None else ""
         kind = span_kind(attributes, span.name, scope)
         with self._lock:
@@ -132,10 +144,18 @@ class SessionTrailSpanProcessor(SpanProcessor):
             return  # recorded whole at its end
         attrs = {
             "otel_attributes": attributes,
-            "otel_kind": span.kind.name,
-            "trace_id": format(context.trace_id, "032x"),
+            "otel_kind": _KIND_NAMES.get(span.kind) or span.kind.name,
+            "trace_id": self._trace_hex(context.trace_id),
         }
         _state.submit([T_SPAN_START, span.start_time, session.id, span_id, parent_id, kind, span.name, attrs])
+
+    def _trace_hex(self, trace_id: int) -> str:
+        """A trace id as the 32 hex digits OTel shows; a trace's spans come together, so the
+        last one is kept."""
+        last = self._last_trace
+        if last[0] != trace_id:
+            last = self._last_trace = (trace_id, format(trace_id, "032x"))
+        return last[1]
 
     def _session_for(self, trace_id: int, span: Span, attributes: dict[str, Any]) -> Session:
         """The session of a span that starts a trace here (lock held): this context's session,
@@ -175,7 +195,7 @@ class SessionTrailSpanProcessor(SpanProcessor):
                 outer = self._wrapper_of(opened)
         if opened is None:
             return
-        attributes = dict(span.attributes or {})
+        attributes = _attributes_of(span)
         span_events = span.events
         events = [(e.name, dict(e.attributes or {})) for e in span_events]
         kind = span_kind(attributes, span.name, opened.scope)
