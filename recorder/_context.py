@@ -50,10 +50,15 @@ def resolve_session() -> Session | None:
 
 def session_and_parent() -> tuple[Session, int | None] | None:
     """Where a new span or event goes: (its session, its parent span id), or None when there
-    is no session. The first test is the common case: inside a span of a running session."""
+    is no session. The first tests are the common cases, in a span or a session of this context."""
     span = current_span_var.get()
-    if span is not None and span[0]._end_ns is None:
-        return span
+    if span is not None:
+        if span[0]._end_ns is None:
+            return span
+    else:  # the next most common: in a running session, outside any span
+        session = current_session_var.get()
+        if session is not None and session._end_ns is None:
+            return session, None
     session = resolve_session()
     return None if session is None else (session, parent_span_of(session))
 
