@@ -87,6 +87,40 @@ class Breakdown:
         return f"Breakdown({dict(self.items())!r})"
 
 
+def _entries(table: dict[str, list[Any]] | Breakdown) -> tuple[tuple[Any, ...], ...]:
+    """Per-model or per-agent figures as (name, calls, tokens, cost) by name (a let-go
+    session's own entries: whatever holds them shares them)."""
+    return table.entries if isinstance(table, Breakdown) else Breakdown(table).entries
+
+
+# The fields of ``SessionInfo.listed``.
+LISTED = (
+    "id",
+    "name",
+    "tags",
+    "start",
+    "end",
+    "last_seen",
+    "end_state",
+    "reason",
+    "event_count",
+    "error_count",
+    "llm_calls",
+    "tool_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "dropped",
+    "hostname",
+    "pid",
+    "files",
+    "models",
+    "agents",
+    "heartbeat_interval",
+    "annotations",
+)
+
+
 @dataclass(slots=True)  # a folder can hold 100,000 sessions: no per-instance dict (1.2 KB each)
 class SessionInfo:
     id: str
@@ -139,6 +173,40 @@ class SessionInfo:
 
     def status(self, now_ns: int | None = None) -> str:
         return rules.session_status(self.end_state, self.last_seen, self.heartbeat_interval, now_ns)
+
+    def listed(self) -> tuple[Any, ...]:
+        """What a list of sessions shows of it, in ``LISTED`` order, as immutable values (the
+        viewer's row is this plus its status; the index cache keeps it so a second open lists
+        a folder before making its sessions): tags, files and per-model / per-agent entries
+        (name, calls, tokens, cost) as tuples, and the annotations in force on the session
+        itself as (name, value, author, note, time)."""
+        return (
+            self.id,
+            self.name,
+            tuple(self.tags),
+            self.start,
+            self.end,
+            self.last_seen,
+            self.end_state,
+            self.reason,
+            self.event_count,
+            self.error_count,
+            self.llm_calls,
+            self.tool_calls,
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.cost,
+            self.dropped,
+            self.hostname,
+            self.pid,
+            tuple(self.files),
+            _entries(self.models),
+            _entries(self.agents),
+            self.heartbeat_interval,
+            tuple((e[2], e[3], e[4], e[5], e[0]) for e in rules.current_annotations(self.annotations) if e[1] is None)
+            if self.annotations
+            else (),
+        )
 
     def duration(self, now_ns: int | None = None) -> float | None:
         return rules.duration(self.start, self.end, self.status(now_ns), self.last_seen, now_ns)

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from recorder import rules
-from recorder.catalog import Breakdown, Catalog, SessionInfo
+from recorder.catalog import LISTED, Catalog, SessionInfo
 from recorder.folder import FREEZE_AFTER, INDEX_MIN_RECORDS, Folder
 from recorder.reader import FolderReader, Problem, gc_paused
 
@@ -23,8 +23,9 @@ from .trace import Trace, build_trace
 
 
 class SessionRow(NamedTuple):
-    """What the session list, filters and analytics need of one session, frozen in time. (A
-    named tuple: made 100,000 at a time, in 1.6 µs each where a frozen dataclass took 4.3.)"""
+    """What the session list, filters and analytics need of one session, frozen in time:
+    ``SessionInfo.listed`` (the same fields, in ``LISTED`` order) and its status. (A named
+    tuple: made 100,000 at a time, in ~1 µs each where a frozen dataclass took 4.3.)"""
 
     id: str
     name: str
@@ -32,7 +33,6 @@ class SessionRow(NamedTuple):
     start: int | None  # ns
     end: int | None  # ns, None while not ended
     last_seen: int  # ns
-    status: str  # running | ended | abandoned
     end_state: str | None
     reason: str | None
     event_count: int
@@ -50,7 +50,8 @@ class SessionRow(NamedTuple):
     agents: tuple[tuple[str, int, int, float | None], ...]  # name, spans, tokens, cost
     heartbeat_interval: float
     # the session's annotations in force: (name, value, author, note, time in ns), oldest first
-    annotations: tuple[tuple[str, Any, str | None, str | None, int | None], ...] = ()
+    annotations: tuple[tuple[str, Any, str | None, str | None, int | None], ...]
+    status: str  # running | ended | abandoned
     # False while a big folder is first read: the row comes from the files' heads, and its
     # totals (events, errors, calls, tokens, cost, models, agents) are not counted yet
     counted: bool = True
@@ -75,45 +76,19 @@ class SessionRow(NamedTuple):
 
     @classmethod
     def of(cls, session: SessionInfo, now_ns: int, counted: bool = True) -> SessionRow:
-        return cls(
-            id=session.id,
-            name=session.name,
-            tags=tuple(session.tags),
-            start=session.start,
-            end=session.end,
-            last_seen=session.last_seen,
-            status=session.status(now_ns),
-            end_state=session.end_state,
-            reason=session.reason,
-            event_count=session.event_count,
-            error_count=session.error_count,
-            llm_calls=session.llm_calls,
-            tool_calls=session.tool_calls,
-            prompt_tokens=session.prompt_tokens,
-            completion_tokens=session.completion_tokens,
-            cost=session.cost,
-            dropped=session.dropped,
-            hostname=session.hostname,
-            pid=session.pid,
-            files=tuple(session.files),  # Paths, made text only when shown
-            models=_breakdown(session.models),
-            agents=_breakdown(session.agents),
-            heartbeat_interval=session.heartbeat_interval,
-            annotations=tuple(
-                (e[2], e[3], e[4], e[5], e[0]) for e in rules.current_annotations(session.annotations) if e[1] is None
-            )
-            if session.annotations
-            else (),
-            counted=counted,
-        )
+        return _new_row(cls, (*session.listed(), session.status(now_ns), counted))
+
+    @classmethod
+    def of_listed(cls, listed: tuple[Any, ...], now_ns: int) -> SessionRow:
+        """The row of a session as ``SessionInfo.listed`` gave it (kept in the index cache)."""
+        status = rules.session_status(listed[_END_STATE], listed[_LAST_SEEN], listed[_HEARTBEAT], now_ns)
+        return _new_row(cls, (*listed, status, True))
 
 
-def _breakdown(table: dict[str, list[Any]] | Breakdown) -> tuple[tuple[Any, ...], ...]:
-    """A session's per-model or per-agent figures as (name, *figures), by name (a let-go
-    session's own entries: the row shares them)."""
-    if isinstance(table, Breakdown):
-        return table.entries
-    return Breakdown(table).entries
+# A row from its values in order, without the generated __new__'s argument binding.
+_new_row = cast("Callable[[type[SessionRow], tuple[Any, ...]], SessionRow]", tuple.__new__)
+_END_STATE, _LAST_SEEN, _HEARTBEAT = (LISTED.index(f) for f in ("end_state", "last_seen", "heartbeat_interval"))
+assert SessionRow._fields[: len(LISTED)] == LISTED
 
 
 @dataclass(frozen=True)
@@ -210,34 +185,45 @@ class SessionStore:
         )
         now = time.time_ns()
         sessions = self.catalog.sessions
-        # An ended session's status never changes again: only the others (and what changed)
-        # are looked at, not 100,000 sessions on every poll.
-        for sid in list(sessions) if not self._polled else self._unended | changed:
-            session = sessions.get(sid)
-            if session is None:
-                self._unended.discard(sid)
-                continue
-            status = session.status(now)
-            if self._status.get(sid) != status:
-                changed.add(sid)
-                self._status[sid] = status
-            if session.end_state is None:
-                self._unended.add(sid)
-            else:
-                self._unended.discard(sid)
-        removed = tuple(sid for sid in changed if sid not in sessions)
-        for sid in removed:
-            self._status.pop(sid, None)
         full = not self._polled
-        self._polled = True
-        ids = self.catalog.sessions.keys() if full else (changed - set(removed))
+        if full:  # every session's row, its status noted for the polls to come
+            self._polled = True
+            removed: tuple[str, ...] = ()
+            ids: Iterable[str] = sessions.keys()
+        else:
+            # An ended session's status never changes again: only the others (and what
+            # changed) are looked at, not 100,000 sessions on every poll.
+            for sid in self._unended | changed:
+                session = sessions.get(sid)
+                if session is None:
+                    self._unended.discard(sid)
+                    continue
+                status = session.status(now)
+                if self._status.get(sid) != status:
+                    changed.add(sid)
+                    self._status[sid] = status
+                if session.end_state is None:
+                    self._unended.add(sid)
+                else:
+                    self._unended.discard(sid)
+            removed = tuple(sid for sid in changed if sid not in sessions)
+            for sid in removed:
+                self._status.pop(sid, None)
+            ids = changed - set(removed)
         with gc_paused():  # 100,000 rows at a first open: the collector would rescan them as they come
-            rows = tuple(SessionRow.of(self.catalog.sessions[sid], now) for sid in ids)
+            rows = tuple(SessionRow.of(sessions[sid], now) for sid in ids)
             if len(rows) >= FREEZE_AFTER:
                 gc.freeze()  # they live as long as the list shows them (tuples: no cycles to find)
+        if full:
+            self._note_statuses(rows)
         if batch.record_count >= TRIM_AFTER:
             release_free_memory()
         return StoreUpdate(rows, removed, self.problems(), batch.record_count, full)
+
+    def _note_statuses(self, rows: Iterable[SessionRow]) -> None:
+        """The status each session was last reported with, and which may still change."""
+        self._status = {row.id: row.status for row in rows}
+        self._unended = {row.id for row in rows if row.end_state is None}
 
     def save_index(self, min_records: int = INDEX_MIN_RECORDS) -> bool:
         """Write the index cache if at least min_records were read since it was last written."""
