@@ -66,6 +66,13 @@ class Breakdown:
         else:
             self.entries = tuple((name, *figures) for name, figures in sorted(table.items()))
 
+    @classmethod
+    def of_entries(cls, entries: tuple[tuple[Any, ...], ...]) -> Breakdown:
+        """A breakdown holding these entries (by name, as ``entries`` keeps them) themselves."""
+        made = object.__new__(cls)
+        made.entries = entries
+        return made
+
     def __iter__(self) -> Iterator[str]:
         return (entry[0] for entry in self.entries)
 

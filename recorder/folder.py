@@ -19,7 +19,7 @@ from . import index_cache
 from ._format import HEAD_CODES, SESSION_AT, T_DROPPED, T_FILE, T_HEARTBEAT
 from ._nodes import NodeTable
 from .catalog import Catalog, SessionInfo, read_sessions
-from .reader import Batch, FileRecords, FolderReader, Problem, gc_paused, read_heads
+from .reader import Batch, FileRecords, FolderReader, Problem, read_heads
 
 # A folder read cold (no index) with more than this in files is listed first from what its
 # closed files' heads say (``preview``) and read whole in steps, between other work.
@@ -41,16 +41,15 @@ class Folder:
         reading many records, so the next open is fast."""
         self.paths = [Path(p) for p in paths]
         self.reader = FolderReader(self.paths)
-        self.catalog = Catalog()
+        self._catalog = Catalog()
         self.index_path = index_cache.cache_path(self.paths) if index else None
-        self.from_index = False
+        # An index cache opened: its listing at hand, its sessions made when first used.
+        self._snapshot: index_cache.Snapshot | None = None
         if self.index_path is not None:
-            with gc_paused():
-                cached = index_cache.load(self.index_path, self.paths, read_back=self._read_back_into)
-                if cached is not None:
-                    self.reader, self.catalog = cached
-                    self.from_index = True
-                    gc.freeze()  # as after a big read (``poll``): scanning 100,000 sessions took 0.25 s
+            self._snapshot = index_cache.open_snapshot(self.index_path, self.paths)
+            if self._snapshot is not None:
+                self.reader = self._snapshot.reader
+        self.from_index = self._snapshot is not None
         self._unindexed = 0  # records read since the index was last written
         self._shown: list[str] = []  # the sessions last shown, newest last
         self._read_back: set[str] = set()  # let-go sessions whose nodes were read again since
@@ -61,9 +60,30 @@ class Folder:
         self._last_read: Catalog | None = None  # the session last read on its own while counting
 
     @property
+    def catalog(self) -> Catalog:
+        """The folder's sessions (made from the index cache when first asked for)."""
+        snapshot = self._snapshot
+        if snapshot is not None:
+            self._snapshot = None
+            catalog = snapshot.restore(self._read_back_into)
+            if catalog is None:  # read cold instead
+                self.reader = FolderReader(self.paths)
+                self.from_index = False
+            else:
+                self._catalog = catalog
+                gc.freeze()  # as after a big read (``poll``): scanning 100,000 sessions took 0.25 s
+        return self._catalog
+
+    def listing(self) -> list[tuple[Any, ...]] | None:
+        """What the list shows of every session (``SessionInfo.listed``), from the index cache,
+        before its sessions are made; None when there is none or they are made already."""
+        return self._snapshot.listing if self._snapshot is not None else None
+
+    @property
     def counting(self) -> bool:
-        """A preview stands for the folder while its first read is not finished."""
-        return self.previewed is not None
+        """A preview or the index's listing stands for the folder: its first read, or making
+        its sessions from the index, is not finished."""
+        return self.previewed is not None or self._snapshot is not None
 
     def preview(self, min_bytes: int | None = None) -> Catalog | None:
         """The folder's sessions as a list shows them, made without reading every record, when
@@ -86,7 +106,7 @@ class Folder:
         whole = [(path, st.st_size) for path, st in found if heads[path] is None]
         if 2 * sum(size for _, size in whole) > total:
             return None
-        catalog = Catalog(self.catalog.strings, tables=False)
+        catalog = Catalog(self._catalog.strings, tables=False)
         holding: dict[Path, set[str]] = {}  # the sessions each file has records of
         for path, said in heads.items():
             if said is not None:
@@ -114,9 +134,10 @@ class Folder:
         batch (its problems, how many records it read). ``deadline``: as
         ``FolderReader.poll``; the preview goes once a poll has read every file."""
         changed: set[str] = set()
+        catalog = self.catalog  # made from the index cache first, if it was not yet
 
         def apply(part: Batch) -> None:
-            found = self.catalog.apply(part)
+            found = catalog.apply(part)
             changed.update(found)
             self._let_go(found)  # as it goes: a cold read of a big folder never holds it all
 

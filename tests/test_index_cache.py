@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import time
+import zlib
 
 from conftest import cli
 
@@ -188,3 +189,65 @@ def test_ls_reads_from_the_index_and_lists_what_a_cold_read_lists(rec, folder):
     assert [s["name"] for s in warm][:2] == [s["name"] for s in json.loads(cold.stdout)]
     where = cli("ls", str(folder), "--json", "--where", "has(kind = error)")
     assert {s["name"] for s in json.loads(where.stdout)} == {"session a", "session b", "session c"}
+
+
+# ---------------------------------------------------------------- listed first
+
+
+def rows_by_id(rows) -> dict:
+    return {row.id: row for row in rows}
+
+
+def test_a_second_open_in_steps_lists_from_the_index_then_sends_only_what_changed(rec, folder):
+    from viewer.core import SessionStore
+
+    for tag in ("a", "b", "c"):
+        record_some(rec, tag)
+    rec.annotate(SessionStore([folder], index=False).poll().rows[0].id, "quality", "good")
+    rec.flush()
+    first = SessionStore([folder])
+    first.poll()
+    assert first.save_index(min_records=0)
+    saved = rows_by_id(first.rows())
+    record_some(rec, "d")  # after the index was written
+
+    warm = SessionStore([folder])
+    listed = warm.poll(step=0.1)
+    assert warm.from_index and listed.counting and listed.full
+    assert rows_by_id(listed.rows) == saved  # field by field, annotations and breakdowns included
+    assert warm.counting and rows_by_id(warm.rows()) == saved
+
+    made = warm.poll(step=0.1)  # the sessions made from the index, the folder read on from it
+    assert not made.counting and not made.full and not warm.counting
+    shown = rows_by_id(listed.rows) | rows_by_id(made.rows)
+    cold = SessionStore([folder], index=False)
+    assert shown == rows_by_id(cold.poll().rows)
+    assert {row.name for row in made.rows} == {"session d"}  # nothing else changed
+    summaries = [{sid: session_summary(s, now_ns=0) for sid, s in x.catalog.sessions.items()} for x in (warm, cold)]
+    assert summaries[0] == summaries[1]
+
+
+def test_an_index_whose_sessions_cannot_be_made_is_read_cold_after_its_listing(rec, folder):
+    """A listing that does not match the sessions saved after it (CRC intact: written so)."""
+    from viewer.core import SessionStore
+
+    for tag in ("a", "b"):
+        record_some(rec, tag)
+    first = SessionStore([folder])
+    rows = first.poll().rows
+    assert first.save_index(min_records=0)
+    path = folder / index_cache.INDEX_NAME
+    data = bytearray(path.read_bytes())
+    sid = rows[0].id.encode()
+    at = data.index(sid)  # its first mention: the listing's
+    data[at : at + len(sid)] = b"f" * len(sid)
+    head = len(index_cache.MAGIC) + 6
+    data[len(index_cache.MAGIC) + 2 : head] = zlib.crc32(data[head:]).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+    store = SessionStore([folder])
+    listed = store.poll(step=0.1)
+    assert listed.counting and "f" * len(sid) in rows_by_id(listed.rows)
+    made = store.poll(step=0.1)
+    assert made.full and not store.from_index
+    assert rows_by_id(made.rows) == rows_by_id(SessionStore([folder], index=False).poll().rows)

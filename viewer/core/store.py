@@ -138,6 +138,7 @@ class SessionStore:
         self._polled = False
         self._missing: list[Problem] = []
         self._preview_rows: tuple[SessionRow, ...] = ()  # what is shown while counting
+        self._listed = False  # the rows shown come from the index's listing
 
     @property
     def catalog(self) -> Catalog:
@@ -167,6 +168,17 @@ class SessionStore:
         rows with ``counted`` False, at once) and then read in steps of about ``step``
         seconds, one per poll, so other requests are served between them; the poll that
         finishes reports every session counted."""
+        if not self._polled and step is not None and (listing := self.folder.listing()) is not None:
+            # Opened from the index cache: listed from it at once, its sessions made next poll
+            now = time.time_ns()
+            with gc_paused():
+                rows = tuple(SessionRow.of_listed(listed, now) for listed in listing)
+                if len(rows) >= FREEZE_AFTER:
+                    gc.freeze()
+            self._polled = self._listed = True
+            self._note_statuses(rows)
+            self._preview_rows = rows
+            return StoreUpdate(rows, (), self.problems(), 0, full=True, counting=True)
         if not self._polled and step is not None and not self.folder.counting:
             preview = self.folder.preview()
             if preview is not None:
@@ -185,6 +197,9 @@ class SessionStore:
         )
         now = time.time_ns()
         sessions = self.catalog.sessions
+        if self._listed and not self.folder.from_index:  # its sessions could not be made: read cold
+            self._polled = False
+        self._listed = False
         full = not self._polled
         if full:  # every session's row, its status noted for the polls to come
             self._polled = True
