@@ -15,6 +15,7 @@ error.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -22,6 +23,7 @@ import tempfile
 import zlib
 from collections.abc import Callable
 from dataclasses import fields
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +40,8 @@ MAGIC = b"STRAIL-INDEX\n"
 VERSION = 14
 COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
-_LISTED_TAGS, _LISTED_FILES, _LISTED_MODELS, _LISTED_AGENTS = (
-    LISTED.index(name) for name in ("tags", "files", "models", "agents")
+_LISTED_TAGS, _LISTED_FILES, _LISTED_MODELS, _LISTED_AGENTS, _LISTED_HOST, _LISTED_END_STATE = (
+    LISTED.index(name) for name in ("tags", "files", "models", "agents", "hostname", "end_state")
 )
 
 
@@ -82,7 +84,7 @@ def save(reader: FolderReader, catalog: Catalog, path: Path) -> bool:
                 ("files", [_file_state(state) for state in reader.files.values()]),
                 ("file_meta", [[str(p), meta] for p, meta in catalog.file_meta.items()]),
                 ("pending", [[sid, span, rec, str(p)] for (sid, span), (rec, p) in catalog._pending_ends.items()]),
-                ("session_fields", list(SESSION_FIELDS)),
+                ("session_fields", list(SAVED_FIELDS)),
             ):
                 put(pack(key) + pack(value))
             # The strings first (every path a session names included), the sessions last: a
@@ -137,13 +139,20 @@ def _file_state(state: FileState) -> list[Any]:
 
 
 SESSION_FIELDS = tuple(f.name for f in fields(SessionInfo))
+# A session is saved as its listing (``SessionInfo.listed``) and, apart, the fields the listing
+# does not hold (its tags and files it holds as tuples; its breakdowns only as entries, its
+# annotations only those in force); a restored session shares the listing's values.
+SAVED_FIELDS = tuple(f for f in SESSION_FIELDS if f not in LISTED or f in ("models", "agents", "annotations"))
+# Where each of SessionInfo's fields is in a listing tuple followed by the saved fields.
+_FROM = itemgetter(
+    *(len(LISTED) + SAVED_FIELDS.index(f) if f in SAVED_FIELDS else LISTED.index(f) for f in SESSION_FIELDS)
+)
 
 
 def _session(session: SessionInfo, strings: Strings) -> list[Any]:
-    """A session's fields in SESSION_FIELDS order; its paths as numbers in the strings table
-    (sessions list many files)."""
+    """A session's fields in SAVED_FIELDS order; its paths as numbers in the strings table."""
     out: list[Any] = []
-    for name in SESSION_FIELDS:
+    for name in SAVED_FIELDS:
         value = getattr(session, name)
         if name == "table":
             pending = object.__getattribute__(value, "_load")
@@ -159,9 +168,7 @@ def _session(session: SessionInfo, strings: Strings) -> list[Any]:
                     "multi": value.seen is not None,
                 }
         elif name in ("models", "agents"):
-            value = dict(value.items())
-        elif name == "files":
-            value = [strings.code(p) for p in value]
+            value = dict(value.items()) if session.folded else None  # else: the listing's entries
         elif name in _PATH_FIELDS:
             value = None if value is None else strings.code(value)
         out.append(value)
@@ -194,7 +201,11 @@ def open_snapshot(path: Path, roots: list[Path]) -> Snapshot | None:
         return None
     try:
         with gc_paused():
-            return Snapshot.open(data, roots)
+            snapshot = Snapshot.open(data, roots)
+            # what it holds lives until the sessions are made; the collector would scan it
+            # first thing (0.14 s at 100,000 sessions) and find nothing to collect
+            gc.freeze()
+            return snapshot
     except Exception as exc:  # a damaged or foreign cache is only a slower open
         log.info("sessiontrail: index cache %s ignored: %s", path, exc)
         return None
@@ -248,11 +259,12 @@ class Snapshot:
                 document[key] = unpacker.unpack()
         else:
             return None
-        if document["roots"] != [str(r) for r in roots] or document["session_fields"] != list(SESSION_FIELDS):
+        if document["roots"] != [str(r) for r in roots] or document["session_fields"] != list(SAVED_FIELDS):
             return None  # other paths, or written by a version whose sessions had other fields
         if listing_at is None or listing_end is None:
             return None
-        snapshot = cls(FolderReader(roots), [], body[unpacker.tell() :], document)
+        # the sessions' part alone (a copy: the rest of data goes once this returns)
+        snapshot = cls(FolderReader(roots), [], memoryview(bytes(body[unpacker.tell() :])), document)
         path_of = snapshot.path_of
         for entry in document.pop("files"):
             p, identity, offset, size, version, records, problems, dead, tail, fingerprint, mtime_ns, writer_key = entry
@@ -289,20 +301,34 @@ class Snapshot:
 
 
 def _listing(raw: memoryview, strings: list[Any]) -> list[tuple[Any, ...]]:
-    """The listing section: tuples, their files as Paths (one tuple per distinct set of files,
-    one per distinct set of tags: rows share them)."""
+    """The listing section: tuples, their files as Paths; values that repeat across sessions
+    (sets of files and of tags, hosts, end states) as one object each, which rows and
+    sessions then share (msgpack makes one per occurrence)."""
     saved = msgpack.unpackb(raw, raw=False, strict_map_key=False, use_list=False)
     file_sets: dict[tuple[int, ...], tuple[Path, ...]] = {}
-    tag_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
-    tags_at, files_at = _LISTED_TAGS, _LISTED_FILES
+    same: dict[Any, Any] = {}
+    one = same.setdefault
+    tags_at, files_at, host_at, state_at = _LISTED_TAGS, _LISTED_FILES, _LISTED_HOST, _LISTED_END_STATE
+    assert tags_at < state_at < host_at < files_at
     listing = []
     for row in saved:
         codes = row[files_at]
         files = file_sets.get(codes)
         if files is None:
             files = file_sets[codes] = tuple(strings[i] for i in codes)
-        tags = tag_sets.setdefault(row[tags_at], row[tags_at])
-        listing.append((*row[:tags_at], tags, *row[tags_at + 1 : files_at], files, *row[files_at + 1 :]))
+        listing.append(
+            (
+                *row[:tags_at],
+                one(row[tags_at], row[tags_at]),
+                *row[tags_at + 1 : state_at],
+                one(row[state_at], row[state_at]),
+                *row[state_at + 1 : host_at],
+                one(row[host_at], row[host_at]),
+                *row[host_at + 1 : files_at],
+                files,
+                *row[files_at + 1 :],
+            )
+        )
     return listing
 
 
@@ -313,6 +339,7 @@ def _restore(
     read_back: Callable[[NodeTable], None],
     path_of: Callable[[str], Path],
 ) -> Catalog:
+    """The catalog: each session made from its listing and its saved fields."""
     catalog = Catalog()
     strings = catalog.strings
     for value in document["strings"]:
@@ -321,42 +348,32 @@ def _restore(
     catalog._pending_ends = {(sid, span): (record, path_of(p)) for sid, span, record, p in document["pending"]}
     values = strings.values
     at = {name: i for i, name in enumerate(SESSION_FIELDS)}
-    table_at, files_at, id_at, name_at = at["table"], at["files"], at["id"], at["name"]
+    table_at, tags_at, files_at, id_at = at["table"], at["tags"], at["files"], at["id"]
     paths_at = [at[name] for name in _PATH_FIELDS]
-    # Values that repeat across sessions (tags, hosts, end states, model and agent names) as
-    # one object each: msgpack makes a new one per occurrence (~300 bytes a session).
-    same: dict[Any, Any] = {}
-    one = same.setdefault
-    tags_at, texts_at = at["tags"], [at["hostname"], at["end_state"]]
     tables_at = [(at["models"], _LISTED_MODELS), (at["agents"], _LISTED_AGENTS)]
+    names: dict[str, str] = {}  # model and agent names, one object each
     unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(body) + 1)
     unpacker.feed(body)
     count = unpacker.read_array_header()
     if count != len(listing):
         raise ValueError(f"{count} sessions for {len(listing)} listed")
     for listed in listing:
-        saved = unpacker.unpack()
-        if saved[id_at] != listed[0]:
-            raise ValueError("the sessions and the listing are not in the same order")
-        saved[id_at], saved[name_at] = listed[0], listed[1]  # one string each, for both
-        table = saved[table_at]
-        if table is None:
-            saved[table_at] = NodeTable.deferred(strings, read_back, saved[id_at])
-            for i, listed_at in tables_at:  # let go of: counts nothing more (``Catalog.unload``)
-                saved[i] = Breakdown.of_entries(listed[listed_at])
+        fields = list(_FROM(listed + tuple(unpacker.unpack())))
+        fields[tags_at] = list(fields[tags_at])
+        fields[files_at] = dict.fromkeys(fields[files_at])
+        table = fields[table_at]
+        if table is None:  # let go of: counts nothing more (``Catalog.unload``)
+            fields[table_at] = NodeTable.deferred(strings, read_back, fields[id_at])
+            for i, listed_at in tables_at:
+                fields[i] = Breakdown.of_entries(listed[listed_at])
         else:
-            saved[table_at] = _table(table, strings)
+            fields[table_at] = _table(table, strings)
             for i, _ in tables_at:
-                saved[i] = {one(k, k): v for k, v in saved[i].items()}
-        saved[files_at] = dict.fromkeys(listed[_LISTED_FILES])
-        saved[tags_at] = [one(t, t) for t in saved[tags_at]]
-        for i in texts_at:
-            if type(saved[i]) is str:
-                saved[i] = one(saved[i], saved[i])
+                fields[i] = {names.setdefault(k, k): v for k, v in fields[i].items()}
         for i in paths_at:
-            if saved[i] is not None:
-                saved[i] = values[saved[i]]
-        session = SessionInfo(*saved)
+            if fields[i] is not None:
+                fields[i] = values[fields[i]]
+        session = SessionInfo(*fields)
         catalog.sessions[session.id] = session
     return catalog
 

@@ -228,26 +228,25 @@ def test_a_second_open_in_steps_lists_from_the_index_then_sends_only_what_change
 
 
 def test_an_index_whose_sessions_cannot_be_made_is_read_cold_after_its_listing(rec, folder):
-    """A listing that does not match the sessions saved after it (CRC intact: written so)."""
+    """Fewer sessions saved than listed (CRC intact: written so)."""
     from viewer.core import SessionStore
 
     for tag in ("a", "b"):
         record_some(rec, tag)
     first = SessionStore([folder])
-    rows = first.poll().rows
+    assert len(first.poll().rows) == 2
     assert first.save_index(min_records=0)
     path = folder / index_cache.INDEX_NAME
     data = bytearray(path.read_bytes())
-    sid = rows[0].id.encode()
-    at = data.index(sid)  # its first mention: the listing's
-    data[at : at + len(sid)] = b"f" * len(sid)
+    at = data.rindex(b"\xa8sessions\x92") + len(b"\xa8sessions")  # the key, then the array of 2
+    data[at] = 0x91
     head = len(index_cache.MAGIC) + 6
     data[len(index_cache.MAGIC) + 2 : head] = zlib.crc32(data[head:]).to_bytes(4, "little")
     path.write_bytes(bytes(data))
 
     store = SessionStore([folder])
     listed = store.poll(step=0.1)
-    assert listed.counting and "f" * len(sid) in rows_by_id(listed.rows)
+    assert listed.counting and len(listed.rows) == 2 and store.from_index
     made = store.poll(step=0.1)
     assert made.full and not store.from_index
     assert rows_by_id(made.rows) == rows_by_id(SessionStore([folder], index=False).poll().rows)
