@@ -528,6 +528,33 @@ def test_a_big_folder_opened_cold_shows_its_list_before_its_totals(qtbot, tmp_pa
     assert "watching for changes" in window.status_label.text()
 
 
+def test_a_folder_with_an_index_is_listed_from_it_then_its_sessions_made(qtbot, tmp_path, recorded):
+    """A second open shows the index's listing first (counted rows), then only what changed."""
+    from viewer import MainWindow
+    from viewer.core import SessionStore
+
+    folder = tmp_path / "indexed"
+    shutil.copytree(recorded, folder)
+    store = SessionStore([folder])
+    expected = {r.id: r for r in store.poll().rows}
+    assert store.save_index(min_records=0)
+    (tmp_path / "empty").mkdir()
+    window = MainWindow([tmp_path / "empty"], settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.loaded, timeout=10_000)
+    updates = []
+    window.worker.worker.updated.connect(updates.append)
+    window.open_paths([folder])
+    qtbot.waitUntil(lambda: window.loaded and len(updates) >= 2, timeout=30_000)
+    listed, made = updates[0], updates[-1]
+    assert listed.listed and listed.counting and listed.full and all(r.counted for r in listed.rows)
+    assert {r.id: r for r in listed.rows} == expected
+    assert not made.counting and not made.full and not made.rows  # nothing changed since
+    qtbot.waitUntil(lambda: "watching for changes" in window.status_label.text(), timeout=5_000)
+    assert {r.id: r for r in window.session_list.model.rows()} == expected
+
+
 def test_queries_and_analytics_say_they_wait_for_the_count(qtbot):
     from viewer.widgets.analytics import AnalyticsWidget
     from viewer.widgets.session_list import SessionListWidget
@@ -545,6 +572,8 @@ def test_queries_and_analytics_say_they_wait_for_the_count(qtbot):
     analytics.show_counting(100_001)
     assert analytics.stats["sessions"].text() == "100,001" and analytics.stats["tokens"].text() == "…"
     assert "once every file of the folder is read" in analytics.scope.text()
+    analytics.show_counting(100_001, listed=True)
+    assert "from the folder's index" in analytics.scope.text() and analytics.stats["tokens"].text() == "…"
 
 
 def test_a_prune_asked_for_while_counting_is_planned_over_every_record(qtbot, tmp_path, recorded, monkeypatch):

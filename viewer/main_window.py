@@ -335,7 +335,9 @@ class MainWindow(QMainWindow):
         total = self.session_list.model.rowCount()
         running = sum(1 for r in self.session_list.model.rows() if r.status == "running")
         where = ", ".join(str(p) for p in self.paths)
-        if update.counting:
+        if update.listed:
+            what = "opening (listed from the index)"
+        elif update.counting:
             what = "counting events, calls, tokens and costs (shown as … until every file is read)"
         else:
             what = "watching for changes"
@@ -343,7 +345,7 @@ class MainWindow(QMainWindow):
         self.counting = update.counting
         self.session_list.set_counting(update.counting)
         if update.counting:  # the preview: once it is on screen, the worker goes on counting
-            self.analytics.show_counting(total)
+            self.analytics.show_counting(total, update.listed)
             QTimer.singleShot(0, self.worker.requestResume.emit)
         self._request_analytics()
 

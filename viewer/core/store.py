@@ -101,6 +101,7 @@ class StoreUpdate:
     records: int  # records read in this poll
     full: bool  # rows holds every session (first load or a reset)
     counting: bool = False  # the folder's first read is not finished: rows are not counted yet
+    listed: bool = False  # the rows (counted) are the index's listing: the sessions are being made
 
 
 TRIM_AFTER = 100_000  # records read, or nodes laid out, after which freed memory is handed back
@@ -178,7 +179,7 @@ class SessionStore:
             self._polled = self._listed = True
             self._note_statuses(rows)
             self._preview_rows = rows
-            return StoreUpdate(rows, (), self.problems(), 0, full=True, counting=True)
+            return StoreUpdate(rows, (), self.problems(), 0, full=True, counting=True, listed=True)
         if not self._polled and step is not None and not self.folder.counting:
             preview = self.folder.preview()
             if preview is not None:

@@ -216,10 +216,14 @@ class AnalyticsWidget(QWidget):
         layout.addWidget(self.scope)
         layout.addLayout(body, 1)
 
-    def show_counting(self, sessions: int) -> None:
-        """A big folder's first read is not finished: what is known is shown, the rest waits."""
+    def show_counting(self, sessions: int, listed: bool = False) -> None:
+        """A big folder's first read (or, ``listed``, making its sessions from the index) is
+        not finished: what is known is shown, the rest waits."""
         for key, label in self.stats.items():
             label.setText(f"{sessions:,}" if key == "sessions" else "…")
+        if listed:
+            self.scope.setText(f"Opening {sessions:,} sessions from the folder's index: analytics follow.")
+            return
         self.scope.setText(
             f"Counting the events, calls, tokens and costs of {sessions:,} sessions: analytics"
             " are shown once every file of the folder is read."
