@@ -13,10 +13,10 @@ from typing import Any
 from . import rules
 from ._home import default_directory
 from ._nodes import Node
-from .catalog import Catalog, SessionInfo, load, wanted_sessions
+from .catalog import LISTED, Catalog, SessionInfo, load, wanted_sessions
 from .display import format_cost, format_duration, format_tokens
 from .reader import Batch, FolderReader, Problem
-from .summary import hex_id, iso, node_summary, session_summary
+from .summary import hex_id, iso, listed_summary, node_summary, session_summary
 
 EXIT_OK, EXIT_DAMAGED, EXIT_USAGE = 0, 1, 2
 
@@ -216,23 +216,35 @@ def cmd_ls(args: argparse.Namespace) -> int:
         where = session_query(args.where or "")
     except QueryError as exc:
         raise UsageError(f"--where: {exc}") from None
-    # Read as the viewer reads: from the folder's index cache, kept current, so listing a big
-    # folder again reads only what is new.
-    folder = Folder(_paths(args.dir))
-    _, batch = folder.poll()
-    folder.save_index()
-    _report([p for p in batch.problems if p.kind == "missing"] + folder.problems())
     now = time.time_ns()
-    listed = [
-        s
-        for s in folder.catalog.ordered()
-        if all(t in s.tags for t in args.tag) and (args.status is None or s.status(now) == args.status)
-    ]
-    if args.where and reads_nodes(args.where):  # a clause over nodes: read them back in chunks
-        hits = {s.id for s in folder.with_nodes([s.id for s in listed]) if where(s, now)}
+    tags_at, start_at, end_at, state_at, seen_at, beat_at = (
+        LISTED.index(f) for f in ("tags", "start", "end", "end_state", "last_seen", "heartbeat_interval")
+    )
+
+    def kept(listed: tuple[Any, ...]) -> bool:
+        return all(t in listed[tags_at] for t in args.tag) and (
+            args.status is None
+            or rules.session_status(listed[state_at], listed[seen_at], listed[beat_at], now) == args.status
+        )
+
+    # Read as the viewer reads: from the folder's index cache, kept current, so listing a big
+    # folder again reads only what is new; when nothing is new, its listing is the answer.
+    folder = Folder(_paths(args.dir))
+    listing = folder.listing() if not args.where else None
+    if listing is not None and folder.reader.unchanged():
+        _report(folder.problems())
+        entries = sorted((e for e in listing if kept(e)), key=lambda e: (e[start_at] or 0, e[0]))
     else:
-        hits = {s.id for s in listed if where(s, now)}
-    sessions = [s for s in listed if s.id in hits]
+        _, batch = folder.poll()
+        folder.save_index()
+        _report([p for p in batch.problems if p.kind == "missing"] + folder.problems())
+        listed = [(s, s.listed()) for s in folder.catalog.ordered()]
+        listed = [(s, e) for s, e in listed if kept(e)]
+        if args.where and reads_nodes(args.where):  # a clause over nodes: read them back in chunks
+            hits = {s.id for s in folder.with_nodes([s.id for s, _ in listed]) if where(s, now)}
+        else:
+            hits = {s.id for s, _ in listed if where(s, now)}
+        entries = [e for s, e in listed if s.id in hits]
     if args.json:
         # A session per line, written as it is made: readable, encoded by json's C encoder
         # (with indent=2 the pure-Python one took 0.8 s of a 1.3 s listing of 10,000
@@ -240,13 +252,13 @@ def cmd_ls(args: argparse.Namespace) -> int:
         # One encoder for all of them: json.dumps with an option makes a new one per call
         # (a third of the encoding time of 100,000 sessions).
         write, encode = sys.stdout.write, json.JSONEncoder(ensure_ascii=False).encode
-        write("[" if sessions else "[]\n")
-        for i, s in enumerate(sessions):
-            write(("\n" if i == 0 else ",\n") + encode(session_summary(s, now)))
-        if sessions:
+        write("[" if entries else "[]\n")
+        for i, e in enumerate(entries):
+            write(("\n" if i == 0 else ",\n") + encode(listed_summary(e, now)))
+        if entries:
             write("\n]\n")
         return EXIT_OK
-    if not sessions:
+    if not entries:
         print("no sessions")
         return EXIT_OK
     rows = [
@@ -265,21 +277,23 @@ def cmd_ls(args: argparse.Namespace) -> int:
             "TAGS",
         ]
     ]
-    for s in sessions:
+    for e in entries:
+        s = listed_summary(e, now)
+        duration = rules.duration(e[start_at], e[end_at], s["status"], e[seen_at], now)
         rows.append(
             [
-                s.id[:8],
-                _short(s.name, 28),
-                _status_text(s, now),
-                (iso(s.start) or "-")[:19].replace("T", " "),
-                format_duration(s.duration(now)),
-                str(s.event_count),
-                str(s.llm_calls),
-                str(s.tool_calls),
-                str(s.error_count),
-                str(s.prompt_tokens + s.completion_tokens),
-                format_cost(s.cost),
-                _short(",".join(s.tags), 40),
+                s["id"][:8],
+                _short(s["name"], 28),
+                rules.status_text(s["status"], s["end_state"]),
+                (s["start_time"] or "-")[:19].replace("T", " "),
+                format_duration(duration),
+                str(s["event_count"]),
+                str(s["llm_calls"]),
+                str(s["tool_calls"]),
+                str(s["error_count"]),
+                str(s["prompt_tokens"] + s["completion_tokens"]),
+                format_cost(s["cost"]),
+                _short(",".join(s["tags"]), 40),
             ]
         )
     print(_table(rows, right={4, 5, 6, 7, 8, 9, 10}))

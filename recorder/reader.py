@@ -295,6 +295,23 @@ class FolderReader:
         is reported by ``poll``, not here)."""
         return list(self._discover(None))
 
+    def unchanged(self) -> bool:
+        """Whether a poll would read nothing and report nothing new: every path there, the
+        same files, each with the identity, size and mtime it had when last read, read to its
+        end or its cut-short tail already reported."""
+        if not all(root.exists() for root in self.roots):
+            return False
+        found = dict(self._discover(None))
+        if found.keys() != self.files.keys():
+            return False
+        for path, st in found.items():
+            state = self.files[path]
+            if (st.st_dev, st.st_ino) != state.identity or (st.st_size, st.st_mtime_ns) != (state.size, state.mtime_ns):
+                return False
+            if not state.dead and state.offset < st.st_size and state.tail_reported != state.offset:
+                return False
+        return True
+
     def _discover(self, batch: Batch | None) -> Iterator[tuple[Path, os.stat_result]]:
         for root in self.roots:
             try:

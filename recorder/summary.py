@@ -13,8 +13,8 @@ from .catalog import SessionInfo
 def iso(ns: int | None) -> str | None:
     """ISO-8601 UTC with microseconds and a Z, or None (also for a time outside years
     1-9999). The stored nanoseconds are cut to microseconds (never rounded, never through a
-    float), as format_spec.md states. (time.gmtime and an f-string: a fifth of the cost of
-    datetime's strftime; ``ls --json`` formats two a session.)"""
+    float), as format_spec.md states. (time.gmtime and %-formatting: a seventh of the cost
+    of datetime's strftime; ``ls --json`` formats two a session.)"""
     if ns is None:
         return None
     seconds, rest = divmod(ns, 1_000_000_000)
@@ -24,8 +24,7 @@ def iso(ns: int | None) -> str | None:
         return None
     if not 1 <= t.tm_year <= 9999:
         return None
-    year, month, day, hour, minute, second = t[:6]
-    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}.{rest // 1000:06d}Z"
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (*t[:6], rest // 1000)  # noqa: UP031  # faster here
 
 
 def hex_id(value: int | None) -> str | None:
@@ -48,30 +47,38 @@ def annotations_of(session: SessionInfo, target: int | None) -> list[dict[str, A
 
 def session_summary(session: SessionInfo, now_ns: int | None = None) -> dict[str, Any]:
     """The fields of ``sessiontrail ls --json``."""
-    status = session.status(now_ns)
+    return listed_summary(session.listed(), now_ns)
+
+
+def listed_summary(listed: tuple[Any, ...], now_ns: int | None = None) -> dict[str, Any]:
+    """``session_summary`` of a session as ``SessionInfo.listed`` gave it (``LISTED`` order)."""
+    (sid, name, tags, start, end, last_seen, end_state, reason, events, errors, llm_calls, tool_calls,
+     prompt_tokens, completion_tokens, cost, dropped, hostname, _, files, _, _, heartbeat, annotations) = listed  # fmt: skip
+    status = rules.session_status(end_state, last_seen, heartbeat, now_ns)
     return {
-        "id": session.id,
-        "name": session.name,
-        "tags": list(session.tags),
-        "start_time": iso(session.start),
-        "end_time": iso(session.end),
-        "duration": rules.duration(session.start, session.end, status, session.last_seen, now_ns)
-        if session.end is not None
-        else None,
-        "end_state": session.end_state,
-        "end_state_reason": session.reason,
+        "id": sid,
+        "name": name,
+        "tags": list(tags),
+        "start_time": iso(start),
+        "end_time": iso(end),
+        "duration": None if end is None else rules.duration(start, end, status, last_seen, now_ns),
+        "end_state": end_state,
+        "end_state_reason": reason,
         "status": status,
-        "event_count": session.event_count,
-        "error_count": session.error_count,
-        "llm_calls": session.llm_calls,
-        "tool_calls": session.tool_calls,
-        "prompt_tokens": session.prompt_tokens,
-        "completion_tokens": session.completion_tokens,
-        "cost": session.cost,
-        "dropped": session.dropped,
-        "host": session.hostname,
-        "files": [str(p) for p in session.files],
-        "annotations": annotations_of(session, None),
+        "event_count": events,
+        "error_count": errors,
+        "llm_calls": llm_calls,
+        "tool_calls": tool_calls,
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "cost": cost,
+        "dropped": dropped,
+        "host": hostname,
+        "files": [str(p) for p in files],
+        "annotations": [
+            {"name": name, "value": value, "note": note, "author": author, "time": iso(ts), "span_id": None}
+            for name, value, author, note, ts in annotations
+        ],
     }
 
 

@@ -250,3 +250,43 @@ def test_an_index_whose_sessions_cannot_be_made_is_read_cold_after_its_listing(r
     made = store.poll(step=0.1)
     assert made.full and not store.from_index
     assert rows_by_id(made.rows) == rows_by_id(SessionStore([folder], index=False).poll().rows)
+
+
+def test_ls_of_a_folder_unchanged_since_its_index_lists_from_it(rec, folder):
+    """Nothing new since the index was written: `ls` answers from its listing (no session made),
+    and says exactly what a cold read says; once a file grows, it reads on as before."""
+    from recorder.folder import Folder
+
+    for tag in ("a", "b"):
+        record_some(rec, tag)
+    cold = Folder([folder], index=False)
+    cold.poll()
+    rec.annotate(cold.catalog.ordered()[0].id, "quality", "good", note="fine")
+    rec.shutdown()
+    first = Folder([folder])
+    first.poll()
+    assert first.save_index(min_records=0)
+    again = Folder([folder])
+    assert again.listing() is not None and again.reader.unchanged()
+
+    def listings(*options):
+        warm = cli("ls", str(folder), *options).stdout
+        index = folder / index_cache.INDEX_NAME
+        saved = index.read_bytes()
+        index.unlink()
+        cold = cli("ls", str(folder), *options).stdout
+        index.write_bytes(saved)
+        return warm, cold
+
+    for options in (("--json",), (), ("--json", "--tag", "b"), ("--json", "--status", "ended")):
+        warm, cold = listings(*options)
+        assert warm == cold
+    warm = json.loads(listings("--json")[0])
+    assert [s["name"] for s in warm] == ["session a", "session b"]
+    assert warm[0]["annotations"][0]["note"] == "fine" and warm[0]["annotations"][0]["time"].endswith("Z")
+
+    record_some(rec, "c")  # a new file: not the index's listing any more
+    rec.flush()
+    assert not Folder([folder]).reader.unchanged()
+    warm, cold = listings("--json")
+    assert [s["name"] for s in json.loads(warm)] == ["session a", "session b", "session c"] and warm == cold
