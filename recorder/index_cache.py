@@ -1,8 +1,10 @@
 """A rebuildable cache of what a folder's files held, so a second open skips decoding them.
 
 The cache is a snapshot of a ``FolderReader`` (how far each file was read) and the ``Catalog``
-built from it (sessions and their node columns), written after a big folder was read. Opening
-the folder again loads the snapshot and then polls as usual: files that grew are read from
+built from it (sessions and their node columns), written after a big folder was read, led by
+a listing of every session (what a session list shows: ``SessionInfo.listed``). Opening the
+folder again reads the reader's part and the listing at once (``open_snapshot``), so a list
+can be shown before the sessions are made (``Snapshot.restore``), and then polls as usual: files that grew are read from
 where the snapshot stopped, files that disappeared are removed, and a file whose identity
 (device, inode) no longer matches, or that is shorter than what was read, is read again from
 its start. So the result is exactly what a cold read gives; the cache only saves time.
@@ -178,19 +180,6 @@ def _session(session: SessionInfo, strings: Strings) -> list[Any]:
 # ---------------------------------------------------------------------------- loading
 
 
-def load(
-    path: Path, roots: list[Path], read_back: Callable[[NodeTable], None] | None = None
-) -> tuple[FolderReader, Catalog] | None:
-    """The reader and catalog saved at path for these roots, or None (read cold then).
-    ``read_back(table)`` fills the tables of sessions saved without their nodes (let go of:
-    ``recorder.folder``) when something uses them; ``table.key`` is the session's id."""
-    snapshot = open_snapshot(path, roots)
-    if snapshot is None:
-        return None
-    catalog = snapshot.restore(read_back)
-    return None if catalog is None else (snapshot.reader, catalog)
-
-
 def open_snapshot(path: Path, roots: list[Path]) -> Snapshot | None:
     """The index cache at path for these roots, checked and opened: its reader and listing at
     once, its sessions when restored. None if there is none or it is not usable."""
@@ -287,9 +276,10 @@ class Snapshot:
         return snapshot
 
     def restore(self, read_back: Callable[[NodeTable], None] | None = None) -> Catalog | None:
-        """The catalog saved, its sessions sharing what they can with the listing (ids, names,
-        a let-go session's per-model and per-agent entries); None if it cannot be made.
-        Once only: what it was made from is let go."""
+        """The catalog saved, its sessions sharing the listing's values; None if it cannot be
+        made. ``read_back(table)`` fills the tables of sessions saved without their nodes (let
+        go of: ``recorder.folder``) when something uses them; ``table.key`` is the session's
+        id. Once only: what it was made from is let go."""
         body, document, listing = self._body, self._document, self.listing
         self._body, self._document = memoryview(b""), {}
         try:
