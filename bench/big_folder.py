@@ -142,7 +142,7 @@ while window.session_list.model.rowCount() == 0 and time.monotonic() < deadline:
     app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
 listed = time.perf_counter() - started
 clicked_counting = None
-if window.counting:  # a cold open, still counting: click the big session meanwhile
+if window.counting and not window.session_list.model.rows()[0].counted:  # a cold open, counting: click meanwhile
     for _ in range(5):
         app.processEvents()
     clicked_counting = click(next(r.id for r in window.session_list.model.rows() if r.name == "big"))

@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import io
 import logging
 import os
 import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgpack
 
@@ -42,6 +43,8 @@ MAGIC = b"STRAIL-INDEX\n"
 VERSION = 14
 COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
+Row = TypeVar("Row", bound=tuple[Any, ...])
+MAX_SESSION_BYTES = 1 << 30  # a session saved with its nodes (one running, say, of 10M nodes)
 _LISTED_TAGS, _LISTED_FILES, _LISTED_MODELS, _LISTED_AGENTS, _LISTED_HOST, _LISTED_END_STATE = (
     LISTED.index(name) for name in ("tags", "files", "models", "agents", "hostname", "end_state")
 )
@@ -145,10 +148,6 @@ SESSION_FIELDS = tuple(f.name for f in fields(SessionInfo))
 # does not hold (its tags and files it holds as tuples; its breakdowns only as entries, its
 # annotations only those in force); a restored session shares the listing's values.
 SAVED_FIELDS = tuple(f for f in SESSION_FIELDS if f not in LISTED or f in ("models", "agents", "annotations"))
-# Where each of SessionInfo's fields is in a listing tuple followed by the saved fields.
-_FROM = itemgetter(
-    *(len(LISTED) + SAVED_FIELDS.index(f) if f in SAVED_FIELDS else LISTED.index(f) for f in SESSION_FIELDS)
-)
 
 
 def _session(session: SessionInfo, strings: Strings) -> list[Any]:
@@ -207,11 +206,11 @@ class Snapshot:
     sessions the listing takes ~0.15 s, the sessions ~0.45 s more)."""
 
     def __init__(
-        self, reader: FolderReader, listing: list[tuple[Any, ...]], body: memoryview, document: dict[str, Any]
+        self, reader: FolderReader, listing: Sequence[tuple[Any, ...]], sessions: io.BytesIO, document: dict[str, Any]
     ):
         self.reader = reader
         self.listing = listing
-        self._body = body  # the sessions, from the reader's position
+        self._sessions = sessions  # the file's bytes, at its sessions
         self._document = document
         self._paths: dict[str, Path] = {}  # one Path object per distinct path
 
@@ -232,8 +231,11 @@ class Snapshot:
         # Decoded a part at a time: the listing on its own (into tuples), the sessions, last,
         # only by ``restore``, one by one as each is made into a SessionInfo (decoded whole,
         # the document added ~100 MB to the peak at 100,000 sessions).
-        unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(body) + 1)
-        unpacker.feed(body)
+        # Read from the file's bytes in place (fed, the unpacker copies them whole: +50 MB at
+        # 100,000 sessions), the offsets it tells relative to body.
+        stream = io.BytesIO(data)
+        stream.seek(head)
+        unpacker = msgpack.Unpacker(stream, raw=False, strict_map_key=False, max_buffer_size=len(body) + 1)
         document: dict[str, Any] = {}
         listing_at = listing_end = None
         for _ in range(unpacker.read_map_header()):
@@ -253,7 +255,8 @@ class Snapshot:
         if listing_at is None or listing_end is None:
             return None
         # the sessions' part alone (a copy: the rest of data goes once this returns)
-        snapshot = cls(FolderReader(roots), [], memoryview(bytes(body[unpacker.tell() :])), document)
+        # the sessions, made by ``restore``: a copy of their part, so the rest of data goes now
+        snapshot = cls(FolderReader(roots), [], io.BytesIO(body[unpacker.tell() :]), document)
         path_of = snapshot.path_of
         for entry in document.pop("files"):
             p, identity, offset, size, version, records, problems, dead, tail, fingerprint, mtime_ns, writer_key = entry
@@ -275,16 +278,24 @@ class Snapshot:
         snapshot.listing = _listing(body[listing_at:listing_end], document["strings"])
         return snapshot
 
+    def keep_as(self, make: Callable[[tuple[Any, ...]], Row]) -> list[Row]:
+        """The listing made into what the caller keeps of it (``make(listed)``: a tuple that
+        starts with the listed fields, such as a session list's row), kept in its place so the
+        sessions made later share it and the listing is not held twice."""
+        kept = [make(listed) for listed in self.listing]
+        self.listing = kept
+        return kept
+
     def restore(self, read_back: Callable[[NodeTable], None] | None = None) -> Catalog | None:
         """The catalog saved, its sessions sharing the listing's values; None if it cannot be
         made. ``read_back(table)`` fills the tables of sessions saved without their nodes (let
         go of: ``recorder.folder``) when something uses them; ``table.key`` is the session's
         id. Once only: what it was made from is let go."""
-        body, document, listing = self._body, self._document, self.listing
-        self._body, self._document = memoryview(b""), {}
+        sessions, document, listing = self._sessions, self._document, self.listing
+        self._sessions, self._document = io.BytesIO(), {}
         try:
             with gc_paused():
-                return _restore(body, document, listing, read_back or _nothing, self.path_of)
+                return _restore(sessions, document, listing, read_back or _nothing, self.path_of)
         except Exception as exc:  # the CRC passed, so only a bug gets here
             log.warning("sessiontrail: index cache: sessions not restored (%s)", exc)
             return None
@@ -323,9 +334,9 @@ def _listing(raw: memoryview, strings: list[Any]) -> list[tuple[Any, ...]]:
 
 
 def _restore(
-    body: memoryview,
+    sessions: io.BytesIO,
     document: dict[str, Any],
-    listing: list[tuple[Any, ...]],
+    listing: Sequence[tuple[Any, ...]],
     read_back: Callable[[NodeTable], None],
     path_of: Callable[[str], Path],
 ) -> Catalog:
@@ -341,14 +352,18 @@ def _restore(
     table_at, tags_at, files_at, id_at = at["table"], at["tags"], at["files"], at["id"]
     paths_at = [at[name] for name in _PATH_FIELDS]
     tables_at = [(at["models"], _LISTED_MODELS), (at["agents"], _LISTED_AGENTS)]
+    # Each of SessionInfo's fields in a listing entry (as long as its first) followed by the saved fields.
+    width = len(listing[0]) if listing else len(LISTED)
+    field_of = itemgetter(
+        *(width + SAVED_FIELDS.index(f) if f in SAVED_FIELDS else LISTED.index(f) for f in SESSION_FIELDS)
+    )
     names: dict[str, str] = {}  # model and agent names, one object each
-    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(body) + 1)
-    unpacker.feed(body)
+    unpacker = msgpack.Unpacker(sessions, raw=False, strict_map_key=False, max_buffer_size=MAX_SESSION_BYTES)
     count = unpacker.read_array_header()
     if count != len(listing):
         raise ValueError(f"{count} sessions for {len(listing)} listed")
     for listed in listing:
-        fields = list(_FROM(listed + tuple(unpacker.unpack())))
+        fields = list(field_of(listed + tuple(unpacker.unpack())))
         fields[tags_at] = list(fields[tags_at])
         fields[files_at] = dict.fromkeys(fields[files_at])
         table = fields[table_at]

@@ -169,11 +169,12 @@ class SessionStore:
         rows with ``counted`` False, at once) and then read in steps of about ``step``
         seconds, one per poll, so other requests are served between them; the poll that
         finishes reports every session counted."""
-        if not self._polled and step is not None and (listing := self.folder.listing()) is not None:
+        now = time.time_ns()
+        if not self._polled and step is not None and self.folder.listing() is not None:
             # Opened from the index cache: listed from it at once, its sessions made next poll
-            now = time.time_ns()
+            # (sharing the rows' values: the folder keeps the rows as its listing meanwhile)
             with gc_paused():
-                rows = tuple(SessionRow.of_listed(listed, now) for listed in listing)
+                rows = tuple(self.folder.listing_as(lambda listed: SessionRow.of_listed(listed, now)) or ())
                 if len(rows) >= FREEZE_AFTER:
                     gc.freeze()
             self._polled = self._listed = True
@@ -183,7 +184,6 @@ class SessionStore:
         if not self._polled and step is not None and not self.folder.counting:
             preview = self.folder.preview()
             if preview is not None:
-                now = time.time_ns()
                 with gc_paused():
                     rows = tuple(SessionRow.of(s, now, counted=False) for s in preview.sessions.values())
                 self._preview_rows = rows
