@@ -210,12 +210,15 @@ def _table(rows: list[list[str]], right: set[int]) -> str:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     from .folder import Folder
-    from .query import QueryError, reads_nodes, session_query
 
-    try:
-        where = session_query(args.where or "")
-    except QueryError as exc:
-        raise UsageError(f"--where: {exc}") from None
+    where: Callable[[SessionInfo, int], bool] | None = None
+    if args.where:  # (the query language loads numpy: 0.1 s of every listing otherwise)
+        from .query import QueryError, reads_nodes, session_query
+
+        try:
+            where = session_query(args.where)
+        except QueryError as exc:
+            raise UsageError(f"--where: {exc}") from None
     now = time.time_ns()
     tags_at, start_at, end_at, state_at, seen_at, beat_at = (
         LISTED.index(f) for f in ("tags", "start", "end", "end_state", "last_seen", "heartbeat_interval")
@@ -230,7 +233,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     # Read as the viewer reads: from the folder's index cache, kept current, so listing a big
     # folder again reads only what is new; when nothing is new, its listing is the answer.
     folder = Folder(_paths(args.dir))
-    listing = folder.listing() if not args.where else None
+    listing = folder.listing() if where is None else None
     if listing is not None and folder.reader.unchanged():
         _report(folder.problems())
         entries = sorted((e for e in listing if kept(e)), key=lambda e: (e[start_at] or 0, e[0]))
@@ -240,11 +243,13 @@ def cmd_ls(args: argparse.Namespace) -> int:
         _report([p for p in batch.problems if p.kind == "missing"] + folder.problems())
         listed = [(s, s.listed()) for s in folder.catalog.ordered()]
         listed = [(s, e) for s, e in listed if kept(e)]
-        if args.where and reads_nodes(args.where):  # a clause over nodes: read them back in chunks
-            hits = {s.id for s in folder.with_nodes([s.id for s, _ in listed]) if where(s, now)}
-        else:
-            hits = {s.id for s, _ in listed if where(s, now)}
-        entries = [e for s, e in listed if s.id in hits]
+        if where is not None:
+            if reads_nodes(args.where):  # a clause over nodes: read them back in chunks
+                hits = {s.id for s in folder.with_nodes([s.id for s, _ in listed]) if where(s, now)}
+            else:
+                hits = {s.id for s, _ in listed if where(s, now)}
+            listed = [(s, e) for s, e in listed if s.id in hits]
+        entries = [e for _, e in listed]
     if args.json:
         # A session per line, written as it is made: readable, encoded by json's C encoder
         # (with indent=2 the pure-Python one took 0.8 s of a 1.3 s listing of 10,000
