@@ -297,12 +297,6 @@ _SUMMARY_AT_HEAD = bytes((0x91, 0x93, T_SUMMARY_AT, 0xCF))
 HEAD_CODES = frozenset((T_SESSION_START, T_SESSION_END, T_SESSION_TAGS, T_ANNOTATION))
 
 
-def packed_heads(packed_records: list[bytes]) -> list[bytes]:
-    """Those of packed records a file's `heads` repeat (a record's code follows its array
-    header: every record has at least these two bytes)."""
-    return [r for r in packed_records if r[1] in HEAD_CODES]
-
-
 def encode_summary(ts_ns: int, size: int, sessions: dict[str, list[int]], heads: Sequence[bytes] = ()) -> bytes | None:
     """The closing frames of a file whose frames end at ``size``: its ``heads`` (packed copies
     of its session records, in `heads` frames), the summary (``sessions`` maps each session id
@@ -472,16 +466,38 @@ def packed_session(data: bytes) -> bytes | None:
     return data[start : start + length]
 
 
-def packed_sessions(records: list[bytes]) -> set[bytes]:
-    """The session ids of packed records, as ``packed_session`` reads them. A record of ours
-    nearly always starts ``[code, uint64 ts, str8 session, ...]``: its id is then at a fixed
-    place (the writer calls this for every record; 130 ns a record instead of 330)."""
-    found = {
-        r[13 : 13 + r[12]] if r[11] == 0xD9 and r[2] == 0xCF else packed_session(r) for r in records if len(r) > 13
-    }
-    found.discard(None)
-    found.update(sid for r in records if len(r) <= 13 and (sid := packed_session(r)) is not None)
-    return found  # type: ignore[return-value]
+def framed(
+    packed_records: Sequence[bytes], target: int = FRAME_TARGET
+) -> list[tuple[bytes, int, set[bytes], list[bytes]]]:
+    """Packed records as frames, each closed once its payload reaches target; with each frame,
+    how many records it holds, the session ids they belong to (as ``packed_session`` reads
+    them) and those of them a file's `heads` repeat (``HEAD_CODES``). One pass over the
+    records: the writer calls it for every record it writes. A record of ours nearly always
+    starts ``[code, uint64 ts, str8 session, ...]``: its id is then at a fixed place, and
+    mostly the previous record's (~0.3 µs a record in all, where three passes took 0.37)."""
+    frames = []
+    run: list[bytes] = []
+    size = 0
+    sessions: set[bytes] = set()
+    heads: list[bytes] = []
+    last = b""
+    for r in packed_records:
+        run.append(r)
+        size += len(r)
+        if len(r) > 13 and r[11] == 0xD9 and r[2] == 0xCF:
+            if r[12] != len(last) or not r.startswith(last, 13):
+                last = r[13 : 13 + r[12]]
+                sessions.add(last)
+        elif (sid := packed_session(r)) is not None:
+            sessions.add(sid)
+        if r[1] in HEAD_CODES:  # a record's code follows its array header: every record has both
+            heads.append(r)
+        if size >= target:
+            frames.append((encode_frame(encode_payload(run)), len(run), sessions, heads))
+            run, size, sessions, heads, last = [], 0, set(), [], b""
+    if run:
+        frames.append((encode_frame(encode_payload(run)), len(run), sessions, heads))
+    return frames
 
 
 def file_name(ts_ns: int, label: str, writer: str, seq: int) -> str:

@@ -28,12 +28,10 @@ from ._format import (
     T_DROPPED,
     T_HEARTBEAT,
     encode_file_header,
-    encode_frames,
     encode_summary,
     file_name,
     file_record,
-    packed_heads,
-    packed_sessions,
+    framed,
 )
 
 log = logging.getLogger("sessiontrail")
@@ -243,7 +241,7 @@ class Writer:
                 records.append(item)
             else:
                 ticket, fsync = max(ticket, item.number), fsync or item.fsync
-        frames = _frames(records)
+        frames = framed(records)
         if frames:  # keep the queue within max_queue_bytes at the records' current size
             biggest = max(len(frame) // count for frame, count, *_ in frames)
             self._queue_limit = max(1000, min(self._max_records, self._max_bytes // biggest))
@@ -464,32 +462,19 @@ class Writer:
 _Frame = tuple[bytes, int, set[bytes], list[bytes]]
 
 
-def _frames(records: list[bytes]) -> list[_Frame]:
-    """Packed records as frames, with the ids of the sessions each frame holds records of and
-    its session records (``packed_heads``)."""
-    frames: list[_Frame] = []
-    at = 0
-    for frame, count in encode_frames(records):
-        chunk = records[at : at + count]
-        frames.append((frame, count, packed_sessions(chunk), packed_heads(chunk)))
-        at += count
-    return frames
-
-
 def _frames_of_records(records: list[list[Any]]) -> list[_Frame]:
     """The writer's own records (not yet packed) as frames with their sessions: a heartbeat or
     a `dropped` record belongs to every session it names."""
     frames: list[_Frame] = []
     at = 0
-    packed = [pack_wire(r) for r in records]
-    for frame, count in encode_frames(packed):
+    for frame, count, _, heads in framed([pack_wire(r) for r in records]):
         sessions = set()
         for record in records[at : at + count]:
             named = record[SESSION_AT] if len(record) > SESSION_AT else None
             for sid in named if isinstance(named, list) else [named]:
                 if isinstance(sid, str):
                     sessions.add(sid.encode("utf-8", "surrogatepass"))
-        frames.append((frame, count, sessions, packed_heads(packed[at : at + count])))
+        frames.append((frame, count, sessions, heads))
         at += count
     return frames
 
