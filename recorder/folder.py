@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from . import index_cache
 from ._format import HEAD_CODES, SESSION_AT, T_DROPPED, T_FILE, T_HEARTBEAT
@@ -31,8 +31,6 @@ INDEX_MIN_RECORDS = 50_000  # folders smaller than this read fast enough without
 KEEP_SHOWN = 2  # sessions last shown (or compared) whose nodes stay in memory
 NODES_CHUNK = 1000  # sessions whose nodes are read back at once for analytics and queries
 FREEZE_AFTER = 10_000  # sessions read or changed after which what was read is frozen (gc)
-
-Row = TypeVar("Row", bound=tuple[Any, ...])
 
 
 class Folder:
@@ -81,7 +79,7 @@ class Folder:
         before its sessions are made; None when there is none or they are made already."""
         return self._snapshot.listing if self._snapshot is not None else None
 
-    def listing_as(self, make: Callable[[tuple[Any, ...]], Row]) -> list[Row] | None:
+    def listing_as(self, make: Callable[[tuple[Any, ...]], index_cache.Row]) -> list[index_cache.Row] | None:
         """The listing, each made into what the caller keeps (``Snapshot.keep_as``)."""
         return self._snapshot.keep_as(make) if self._snapshot is not None else None
 

@@ -4,10 +4,11 @@ The cache is a snapshot of a ``FolderReader`` (how far each file was read) and t
 built from it (sessions and their node columns), written after a big folder was read, led by
 a listing of every session (what a session list shows: ``SessionInfo.listed``). Opening the
 folder again reads the reader's part and the listing at once (``open_snapshot``), so a list
-can be shown before the sessions are made (``Snapshot.restore``), and then polls as usual: files that grew are read from
-where the snapshot stopped, files that disappeared are removed, and a file whose identity
-(device, inode) no longer matches, or that is shorter than what was read, is read again from
-its start. So the result is exactly what a cold read gives; the cache only saves time.
+can be shown before the sessions are made (``Snapshot.restore``), and then polls as usual:
+files that grew are read from where the snapshot stopped, files that disappeared are removed,
+and a file whose identity (device, inode) no longer matches, or that is shorter than what was
+read, is read again from its start. So the result is exactly what a cold read gives; the
+cache only saves time.
 
 It is stored beside the data (``.sessiontrail-index`` in the folder) or, when the folder is
 not writable or several paths are open, in the user's cache directory. Any problem with it
@@ -43,7 +44,7 @@ MAGIC = b"STRAIL-INDEX\n"
 VERSION = 14
 COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
-Row = TypeVar("Row", bound=tuple[Any, ...])
+Row = TypeVar("Row", bound=tuple[Any, ...])  # what a caller keeps of a listed session
 MAX_SESSION_BYTES = 1 << 30  # a session saved with its nodes (one running, say, of 10M nodes)
 _LISTED_TAGS, _LISTED_FILES, _LISTED_MODELS, _LISTED_AGENTS, _LISTED_HOST, _LISTED_END_STATE = (
     LISTED.index(name) for name in ("tags", "files", "models", "agents", "hostname", "end_state")
@@ -230,9 +231,9 @@ class Snapshot:
             return None
         # Decoded a part at a time: the listing on its own (into tuples), the sessions, last,
         # only by ``restore``, one by one as each is made into a SessionInfo (decoded whole,
-        # the document added ~100 MB to the peak at 100,000 sessions).
-        # Read from the file's bytes in place (fed, the unpacker copies them whole: +50 MB at
-        # 100,000 sessions), the offsets it tells relative to body.
+        # the document added ~100 MB to the peak at 100,000 sessions). Read from the bytes in
+        # place (fed them, an unpacker copies them whole: +50 MB at 100,000 sessions); the
+        # offsets it tells are relative to body.
         stream = io.BytesIO(data)
         stream.seek(head)
         unpacker = msgpack.Unpacker(stream, raw=False, strict_map_key=False, max_buffer_size=len(body) + 1)
@@ -254,7 +255,6 @@ class Snapshot:
             return None  # other paths, or written by a version whose sessions had other fields
         if listing_at is None or listing_end is None:
             return None
-        # the sessions' part alone (a copy: the rest of data goes once this returns)
         # the sessions, made by ``restore``: a copy of their part, so the rest of data goes now
         snapshot = cls(FolderReader(roots), [], io.BytesIO(body[unpacker.tell() :]), document)
         path_of = snapshot.path_of
