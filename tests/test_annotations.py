@@ -179,8 +179,11 @@ for name in ("first", "second", "third"):
     )
     window.select_node(0)
     assert "quality: bad" in window.event_detail.summary.text()
-    window.session_list.set_review_name("correct")  # the column shows another annotation
-    assert window.session_list.model.headerData(review, Qt.Orientation.Horizontal) == "Review: correct"
+    header = window.session_list.table.horizontalHeader()
+    for name in ("correct", "faithfulness"):  # the column shows another annotation, its header whole
+        window.session_list.set_review_name(name)
+        assert window.session_list.model.headerData(review, Qt.Orientation.Horizontal) == f"Review: {name}"
+        assert header.sectionSize(review) > header.fontMetrics().horizontalAdvance(f"Review: {name}")
     assert all(window.session_list.proxy.index(i, review).data() == "" for i in range(3))
     window.session_list.set_review_name("quality")
     window.show_view("analytics")

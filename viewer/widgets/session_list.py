@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QStyle,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -146,6 +147,7 @@ class SessionListWidget(QWidget):
         for column in ("Events", "LLM", "Tools", "Errors"):
             header.resizeSection(COLUMNS.index(column), 50)
         header.setStretchLastSection(False)
+        self._fit_review_header()
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
 
         bar = QHBoxLayout()
@@ -272,6 +274,19 @@ class SessionListWidget(QWidget):
             return
         self.count.setText(f"{shown:,} of {total:,} sessions" if shown != total else f"{total:,} sessions")
 
+    def _fit_review_header(self) -> None:
+        """The Review column at least as wide as its header ("Review: quality"), which says
+        which annotation it shows: narrower, the header was cut on both sides."""
+        header = self.table.horizontalHeader()
+        column = COLUMNS.index("Review")
+        text = str(self.model.headerData(column, Qt.Orientation.Horizontal))
+        style = header.style()
+        margins = 2 * style.pixelMetric(QStyle.PixelMetric.PM_HeaderMargin)
+        arrow = style.pixelMetric(QStyle.PixelMetric.PM_HeaderMarkSize)  # when sorted by it
+        wanted = header.fontMetrics().horizontalAdvance(text) + margins + arrow
+        if header.sectionSize(column) < wanted:
+            header.resizeSection(column, wanted)
+
     def visible_rows(self) -> list[SessionRow]:
         return self.proxy.visible_rows()
 
@@ -279,6 +294,7 @@ class SessionListWidget(QWidget):
     def set_review_name(self, name: str) -> None:
         """Which annotation the Review column, its filter and the keys 1 2 3 n are about."""
         self.model.set_review_name(name)
+        self._fit_review_header()
         self._filters_changed()
 
     def review_current(self, label: str, note: str = "") -> None:
