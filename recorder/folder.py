@@ -79,6 +79,13 @@ class Folder:
         before its sessions are made; None when there is none or they are made already."""
         return self._snapshot.listing if self._snapshot is not None else None
 
+    def ended_lines(self) -> list[str | None] | None:
+        """With the listing: the `ls --json` line of each ended session, in the listing's order
+        (``index_cache.ended_lines``); None when there are none to be had."""
+        if self._snapshot is None or self.index_path is None:
+            return None
+        return index_cache.ended_lines(self.index_path, self._snapshot)
+
     def listing_as(self, make: Callable[[tuple[Any, ...]], index_cache.Row]) -> list[index_cache.Row] | None:
         """The listing, each made into what the caller keeps (``Snapshot.keep_as``)."""
         return self._snapshot.keep_as(make) if self._snapshot is not None else None

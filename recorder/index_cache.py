@@ -23,25 +23,34 @@ import hashlib
 import io
 import logging
 import os
+import struct
 import tempfile
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import msgpack
 
 from ._nodes import OPEN, NodeTable, Strings
+from ._version import __version__
 from .catalog import LISTED, Breakdown, Catalog, SessionInfo
 from .reader import FileState, FolderReader, Problem, gc_paused
+from .summary import listed_summary, summary_line
 
 log = logging.getLogger("sessiontrail")
 
 INDEX_NAME = ".sessiontrail-index"
 MAGIC = b"STRAIL-INDEX\n"
-VERSION = 14
+VERSION = 15
+# After the snapshot: the `ls --json` line of each ended session (``summary.listed_summary``,
+# which no longer changes with time), in the listing's order, then a trailer saying where the
+# snapshot ends, its CRC, the lines' CRC. A second open reads only the snapshot; `ls` of a
+# folder unchanged since writes the lines as they are (encoding 100,000 summaries took 0.66 s).
+TRAILER = struct.Struct("<QII8s")
+TRAILER_MAGIC = b"STLINES\n"
 COLUMNS = NodeTable.COLUMNS
 _PATH_FIELDS = ("start_file", "end_file")
 Row = TypeVar("Row", bound=tuple[Any, ...])  # what a caller keeps of a listed session
@@ -114,8 +123,15 @@ def save(reader: FolderReader, catalog: Catalog, path: Path) -> bool:
                 put(pack(_session(session, catalog.strings)))
             if len(catalog.strings.values) != len(strings):
                 raise ValueError("a session named a string written after the strings")
+            snapshot_end, snapshot_crc = fh.tell(), crc
+            crc = 0
+            put(pack(_lines_key()) + msgpack.Packer().pack_array_header(len(catalog.sessions)))
+            for session in catalog.sessions.values():
+                ended = session.end_state is not None
+                put(pack(summary_line(listed_summary(session.listed())) if ended else None))
+            fh.write(TRAILER.pack(snapshot_end, snapshot_crc, crc, TRAILER_MAGIC))
             fh.seek(len(MAGIC) + 2)
-            fh.write(crc.to_bytes(4, "little"))
+            fh.write(snapshot_crc.to_bytes(4, "little"))
         os.replace(tmp, path)
         return True
     except (OSError, ValueError, TypeError) as exc:
@@ -185,7 +201,10 @@ def open_snapshot(path: Path, roots: list[Path]) -> Snapshot | None:
     once, its sessions when restored. None if there is none or it is not usable."""
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            trailer = _trailer(fh)
+            if trailer is None:
+                return None
+            data = fh.read(trailer[0])
     except OSError:
         return None
     try:
@@ -198,6 +217,48 @@ def open_snapshot(path: Path, roots: list[Path]) -> Snapshot | None:
     except Exception as exc:  # a damaged or foreign cache is only a slower open
         log.info("sessiontrail: index cache %s ignored: %s", path, exc)
         return None
+
+
+def ended_lines(path: Path, snapshot: Snapshot) -> list[str | None] | None:
+    """The `ls --json` line of each ended session of the snapshot opened from path (None for
+    the others), in its listing's order; None if the file no longer holds that snapshot, was
+    written by another version, or its lines are damaged."""
+    try:
+        with open(path, "rb") as fh:
+            trailer = _trailer(fh)
+            if trailer is None or trailer[1] != snapshot.crc:
+                return None
+            end, _, crc = trailer
+            fh.seek(end)
+            raw = fh.read(os.fstat(fh.fileno()).st_size - TRAILER.size - end)
+        if zlib.crc32(raw) != crc:
+            return None
+        unpacker = msgpack.Unpacker(raw=False, max_buffer_size=len(raw) + 1)
+        unpacker.feed(raw)
+        if unpacker.unpack() != _lines_key():
+            return None
+        lines: list[str | None] = unpacker.unpack()
+    except Exception:  # unreadable or foreign: the lines are made again
+        return None
+    return lines if isinstance(lines, list) and len(lines) == len(snapshot.listing) else None
+
+
+def _lines_key() -> str:
+    """What the lines were made by: another version's may differ in what `ls` prints."""
+    return f"ls --json lines, sessiontrail {__version__}"
+
+
+def _trailer(fh: BinaryIO) -> tuple[int, int, int] | None:
+    """(where the snapshot ends, its CRC, the lines' CRC) from the end of an index file."""
+    size = fh.seek(0, os.SEEK_END)
+    if size < TRAILER.size:
+        return None
+    fh.seek(size - TRAILER.size)
+    end, snapshot_crc, lines_crc, magic = TRAILER.unpack(fh.read(TRAILER.size))
+    if magic != TRAILER_MAGIC or end > size - TRAILER.size:
+        return None
+    fh.seek(0)
+    return end, snapshot_crc, lines_crc
 
 
 class Snapshot:
@@ -214,6 +275,7 @@ class Snapshot:
         self._sessions = sessions  # the file's bytes, at its sessions
         self._document = document
         self._paths: dict[str, Path] = {}  # one Path object per distinct path
+        self.crc = 0  # of the snapshot's bytes: which lines belong to it (``ended_lines``)
 
     def path_of(self, text: str) -> Path:
         found = self._paths.get(text)
@@ -227,7 +289,8 @@ class Snapshot:
         if not data.startswith(MAGIC) or int.from_bytes(data[len(MAGIC) : len(MAGIC) + 2], "little") != VERSION:
             return None
         body = memoryview(data)[head:]
-        if zlib.crc32(body) != int.from_bytes(data[len(MAGIC) + 2 : head], "little"):
+        crc = zlib.crc32(body)
+        if crc != int.from_bytes(data[len(MAGIC) + 2 : head], "little"):
             return None
         # Decoded a part at a time: the listing on its own (into tuples), the sessions, last,
         # only by ``restore``, one by one as each is made into a SessionInfo (decoded whole,
@@ -257,6 +320,7 @@ class Snapshot:
             return None
         # the sessions, made by ``restore``: a copy of their part, so the rest of data goes now
         snapshot = cls(FolderReader(roots), [], io.BytesIO(body[unpacker.tell() :]), document)
+        snapshot.crc = crc
         path_of = snapshot.path_of
         for entry in document.pop("files"):
             p, identity, offset, size, version, records, problems, dead, tail, fingerprint, mtime_ns, writer_key = entry

@@ -99,7 +99,8 @@ def test_a_damaged_or_foreign_index_means_a_cold_read(rec, folder):
     assert store.save_index(min_records=0)
     path = folder / index_cache.INDEX_NAME
     data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
+    end = index_cache.TRAILER.unpack_from(data, len(data) - index_cache.TRAILER.size)[0]
+    data[end // 2] ^= 0xFF  # in the snapshot (the ended sessions' `ls` lines follow it)
     path.write_bytes(bytes(data))
     damaged = SessionStore([folder])
     assert not damaged.from_index and snapshot(damaged) == expected
@@ -241,7 +242,8 @@ def test_an_index_whose_sessions_cannot_be_made_is_read_cold_after_its_listing(r
     at = data.rindex(b"\xa8sessions\x92") + len(b"\xa8sessions")  # the key, then the array of 2
     data[at] = 0x91
     head = len(index_cache.MAGIC) + 6
-    data[len(index_cache.MAGIC) + 2 : head] = zlib.crc32(data[head:]).to_bytes(4, "little")
+    end = index_cache.TRAILER.unpack_from(data, len(data) - index_cache.TRAILER.size)[0]
+    data[len(index_cache.MAGIC) + 2 : head] = zlib.crc32(data[head:end]).to_bytes(4, "little")
     path.write_bytes(bytes(data))
 
     store = SessionStore([folder])
@@ -278,9 +280,23 @@ def test_ls_of_a_folder_unchanged_since_its_index_lists_from_it(rec, folder):
         index.write_bytes(saved)
         return warm, cold
 
+    lines = again.ended_lines()  # what the index wrote for ended sessions, as `ls` writes them
+    assert lines is not None and [json.loads(line)["name"] for line in lines if line] == ["session a", "session b"]
     for options in (("--json",), (), ("--json", "--tag", "b"), ("--json", "--status", "ended")):
         warm, cold = listings(*options)
         assert warm == cold
+
+    # Lines damaged (the snapshot before them intact): `ls` makes them again, the viewer's
+    # open still lists from the index.
+    index = folder / index_cache.INDEX_NAME
+    data = bytearray(index.read_bytes())
+    end = index_cache.TRAILER.unpack_from(data, len(data) - index_cache.TRAILER.size)[0]
+    data[end + 5] ^= 0xFF
+    index.write_bytes(bytes(data))
+    damaged = Folder([folder])
+    assert damaged.listing() is not None and damaged.ended_lines() is None
+    warm, cold = listings("--json")
+    assert warm == cold
     warm = json.loads(listings("--json")[0])
     assert [s["name"] for s in warm] == ["session a", "session b"]
     assert warm[0]["annotations"][0]["note"] == "fine" and warm[0]["annotations"][0]["time"].endswith("Z")
