@@ -76,7 +76,8 @@ class Folder:
 
     def listing(self) -> Sequence[tuple[Any, ...]] | None:
         """What the list shows of every session (``SessionInfo.listed``), from the index cache,
-        before its sessions are made; None when there is none or they are made already."""
+        before its sessions are made, in the order `ls` lists them (by start, then id); None
+        when there is none or they are made already."""
         return self._snapshot.listing if self._snapshot is not None else None
 
     def ended_lines(self) -> list[str | None] | None:

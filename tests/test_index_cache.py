@@ -254,9 +254,10 @@ def test_an_index_whose_sessions_cannot_be_made_is_read_cold_after_its_listing(r
     assert rows_by_id(made.rows) == rows_by_id(SessionStore([folder], index=False).poll().rows)
 
 
-def test_ls_of_a_folder_unchanged_since_its_index_lists_from_it(rec, folder):
-    """Nothing new since the index was written: `ls` answers from its listing (no session made),
-    and says exactly what a cold read says; once a file grows, it reads on as before."""
+def test_ls_of_a_folder_unchanged_since_its_index_lists_from_it(rec, folder, monkeypatch):
+    """Nothing new since the index was written: `ls` answers from its listing (no session made)
+    and the lines it keeps for ended sessions, and says exactly what a cold read says; once a
+    file grows, it reads on as before."""
     from recorder.folder import Folder
 
     for tag in ("a", "b"):
@@ -285,6 +286,16 @@ def test_ls_of_a_folder_unchanged_since_its_index_lists_from_it(rec, folder):
     for options in (("--json",), (), ("--json", "--tag", "b"), ("--json", "--status", "ended")):
         warm, cold = listings(*options)
         assert warm == cold
+
+    # No room for lines (sessions so small that theirs would weigh more than LINES_SHARE of
+    # the data): none kept, `ls` makes them.
+    monkeypatch.setattr(index_cache, "LINES_SHARE", 0.0)
+    assert first.save_index(min_records=0)
+    assert Folder([folder]).ended_lines() is None and Folder([folder]).listing() is not None
+    warm, cold = listings("--json")
+    assert warm == cold
+    monkeypatch.undo()
+    assert first.save_index(min_records=0)
 
     # Lines damaged (the snapshot before them intact): `ls` makes them again, the viewer's
     # open still lists from the index.
