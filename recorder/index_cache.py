@@ -246,7 +246,10 @@ def ended_lines(path: Path, snapshot: Snapshot) -> list[str | None] | None:
             raw = fh.read(os.fstat(fh.fileno()).st_size - TRAILER.size - end)
         if zlib.crc32(raw) != crc:
             return None
-        plain = zlib.decompress(raw)
+        inflate = zlib.decompressobj()
+        plain = inflate.decompress(raw, 64 * len(raw) + (1 << 20))  # JSON squeezes ~10x, not 64x
+        if inflate.unconsumed_tail:
+            return None
         unpacker = msgpack.Unpacker(raw=False, max_buffer_size=len(plain) + 1)
         unpacker.feed(plain)
         if unpacker.unpack() != _lines_key():
@@ -254,7 +257,9 @@ def ended_lines(path: Path, snapshot: Snapshot) -> list[str | None] | None:
         lines: list[str | None] = unpacker.unpack()
     except Exception:  # unreadable or foreign: the lines are made again
         return None
-    return lines if isinstance(lines, list) and len(lines) == len(snapshot.listing) else None
+    if not isinstance(lines, list) or len(lines) != len(snapshot.listing):
+        return None
+    return lines if all(line is None or type(line) is str for line in lines) else None
 
 
 def _lines_key() -> str:
