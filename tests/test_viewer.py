@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, cli
@@ -47,6 +48,18 @@ def open_window(qtbot, tmp_path):
         return window
 
     return opener
+
+
+def open_in_window(open_window, tmp_path, folder: Path) -> tuple[Any, list]:
+    """A window showing an empty folder, then opening folder: the window, and the list the
+    worker's updates for it arrive in."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    window = open_window(empty)
+    updates: list = []
+    window.worker.worker.updated.connect(updates.append)
+    window.open_paths([folder])
+    return window, updates
 
 
 def listed(folder: Path) -> list[dict]:
@@ -496,25 +509,18 @@ def test_the_search_boxes_take_queries(qtbot, open_window, demo):
     assert "expected a value after '='" in window.tree.search_error.text()
 
 
-def test_a_big_folder_opened_cold_shows_its_list_before_its_totals(qtbot, tmp_path, recorded, monkeypatch):
+def test_a_big_folder_opened_cold_shows_its_list_before_its_totals(qtbot, tmp_path, recorded, monkeypatch, open_window):
     """The first thing shown of a big folder opened cold is its sessions from the files' heads,
     totals shown as not yet counted; the counted rows replace them once every file is read."""
     from recorder import folder as folder_module
-    from viewer import MainWindow, workers
+    from viewer import workers
     from viewer.models.session_table import COLUMNS, NOT_COUNTED, _display
 
     monkeypatch.setattr(folder_module, "PREVIEW_MIN_BYTES", 0)
     monkeypatch.setattr(workers, "COUNT_STEP", 0.0)  # a file a step
     folder = tmp_path / "big"
     shutil.copytree(recorded, folder)
-    (tmp_path / "empty").mkdir()
-    window = MainWindow([tmp_path / "empty"], settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.loaded, timeout=10_000)
-    updates = []
-    window.worker.worker.updated.connect(updates.append)
-    window.open_paths([folder])
+    window, updates = open_in_window(open_window, tmp_path, folder)
     qtbot.waitUntil(lambda: window.loaded, timeout=30_000)
     preview = next(u for u in updates if u.rows)
     assert preview.counting and preview.full and len(preview.rows) == 15
@@ -528,9 +534,8 @@ def test_a_big_folder_opened_cold_shows_its_list_before_its_totals(qtbot, tmp_pa
     assert "watching for changes" in window.status_label.text()
 
 
-def test_a_folder_with_an_index_is_listed_from_it_then_its_sessions_made(qtbot, tmp_path, recorded):
+def test_a_folder_with_an_index_is_listed_from_it_then_its_sessions_made(qtbot, tmp_path, recorded, open_window):
     """A second open shows the index's listing first (counted rows), then only what changed."""
-    from viewer import MainWindow
     from viewer.core import SessionStore
 
     folder = tmp_path / "indexed"
@@ -538,14 +543,7 @@ def test_a_folder_with_an_index_is_listed_from_it_then_its_sessions_made(qtbot, 
     store = SessionStore([folder])
     expected = {r.id: r for r in store.poll().rows}
     assert store.save_index(min_records=0)
-    (tmp_path / "empty").mkdir()
-    window = MainWindow([tmp_path / "empty"], settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.loaded, timeout=10_000)
-    updates = []
-    window.worker.worker.updated.connect(updates.append)
-    window.open_paths([folder])
+    window, updates = open_in_window(open_window, tmp_path, folder)
     qtbot.waitUntil(lambda: window.loaded and len(updates) >= 2, timeout=30_000)
     listed, made = updates[0], updates[-1]
     assert listed.listed and listed.counting and listed.full and all(r.counted for r in listed.rows)
